@@ -1,0 +1,90 @@
+"""Operator configuration: the only module that reads ``os.environ``.
+
+Every setting has a default, an environment variable, and (for ``astra-operator run``) a CLI
+flag that overrides the environment. The object is frozen and passed down explicitly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+DEFAULT_API_URL = "https://api.astra.datastax.com"
+
+DeletionPolicy = Literal["Delete", "Retain"]
+LogFormat = Literal["json", "text"]
+
+
+def _cache_root(env: Mapping[str, str]) -> Path:
+    base = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME", "~")).expanduser() / ".cache")
+    return Path(base) / "astra-operator"
+
+
+@dataclasses.dataclass(frozen=True)
+class OperatorConfig:
+    """Settings for one operator process."""
+
+    api_url: str = DEFAULT_API_URL
+    namespaces: tuple[str, ...] = ()
+    credentials_secret: str = "astra-credentials"
+    credentials_key: str = "token"
+    operator_namespace: str = "astra-operator"
+    default_deletion_policy: DeletionPolicy = "Retain"
+    poll_interval: float = 60.0
+    busy_requeue: float = 10.0
+    api_concurrency: int = 16
+    api_timeout: float = 30.0
+    log_format: LogFormat = "text"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> OperatorConfig:
+        """Build a config from ``ASTRA_*`` environment variables."""
+        e = os.environ if env is None else env
+        policy = e.get("ASTRA_DEFAULT_DELETION_POLICY", cls.default_deletion_policy)
+        if policy not in ("Delete", "Retain"):
+            raise ValueError(
+                f"ASTRA_DEFAULT_DELETION_POLICY must be Delete or Retain, not {policy!r}"
+            )
+        log_format = e.get("ASTRA_LOG_FORMAT", cls.log_format)
+        if log_format not in ("json", "text"):
+            raise ValueError(f"ASTRA_LOG_FORMAT must be json or text, not {log_format!r}")
+        namespaces = tuple(n for n in e.get("ASTRA_NAMESPACES", "").split(",") if n.strip())
+        return cls(
+            api_url=e.get("ASTRA_API_URL", DEFAULT_API_URL).rstrip("/"),
+            namespaces=tuple(n.strip() for n in namespaces),
+            credentials_secret=e.get("ASTRA_CREDENTIALS_SECRET", cls.credentials_secret),
+            credentials_key=e.get("ASTRA_CREDENTIALS_KEY", cls.credentials_key),
+            operator_namespace=e.get("ASTRA_OPERATOR_NAMESPACE", cls.operator_namespace),
+            default_deletion_policy=policy,  # type: ignore[arg-type]
+            poll_interval=float(e.get("ASTRA_POLL_INTERVAL", cls.poll_interval)),
+            busy_requeue=float(e.get("ASTRA_BUSY_REQUEUE", cls.busy_requeue)),
+            api_concurrency=int(e.get("ASTRA_API_CONCURRENCY", cls.api_concurrency)),
+            api_timeout=float(e.get("ASTRA_API_TIMEOUT", cls.api_timeout)),
+            log_format=log_format,  # type: ignore[arg-type]
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class ToolPaths:
+    """Where the control plane finds or builds its binaries (tests and ``dev``)."""
+
+    cache_dir: Path
+    kubebuilder_assets: Path | None
+    test_kubeconfig: Path | None
+    runtime_dir: Path
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ToolPaths:
+        """Read XDG_CACHE_HOME, KUBEBUILDER_ASSETS, ASTRA_TEST_KUBECONFIG, XDG_RUNTIME_DIR."""
+        e = os.environ if env is None else env
+        assets = e.get("KUBEBUILDER_ASSETS")
+        kubeconfig = e.get("ASTRA_TEST_KUBECONFIG")
+        return cls(
+            cache_dir=_cache_root(e),
+            kubebuilder_assets=Path(assets) if assets else None,
+            test_kubeconfig=Path(kubeconfig) if kubeconfig else None,
+            runtime_dir=Path(e.get("XDG_RUNTIME_DIR") or f"/tmp/astra-operator-{os.getuid()}"),
+        )

@@ -35,6 +35,7 @@ class OperatorConfig:
     default_deletion_policy: DeletionPolicy = "Retain"
     poll_interval: float = 60.0
     busy_requeue: float = 10.0
+    create_retry_grace: float = 30.0
     api_concurrency: int = 16
     api_timeout: float = 30.0
     log_format: LogFormat = "text"
@@ -61,6 +62,7 @@ class OperatorConfig:
             default_deletion_policy=policy,  # type: ignore[arg-type]
             poll_interval=float(e.get("ASTRA_POLL_INTERVAL", cls.poll_interval)),
             busy_requeue=float(e.get("ASTRA_BUSY_REQUEUE", cls.busy_requeue)),
+            create_retry_grace=float(e.get("ASTRA_CREATE_RETRY_GRACE", cls.create_retry_grace)),
             api_concurrency=int(e.get("ASTRA_API_CONCURRENCY", cls.api_concurrency)),
             api_timeout=float(e.get("ASTRA_API_TIMEOUT", cls.api_timeout)),
             log_format=log_format,  # type: ignore[arg-type]

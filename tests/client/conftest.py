@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any, Protocol
 
 import httpx
@@ -11,11 +11,15 @@ import pytest
 
 from astra_operator.astra import client as astra_client
 from astra_operator.astra import retry
+from tests.client import simtools
 
 TOKEN = "AstraCS:clientid:0123456789abcdef"
 FAST = retry.RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=5.0, jitter=0.0)
 
-Handler = Callable[[httpx.Request], httpx.Response | Awaitable[httpx.Response]]
+Handler = (
+    Callable[[httpx.Request], httpx.Response]
+    | Callable[[httpx.Request], Coroutine[None, None, httpx.Response]]
+)
 
 
 class ClientFactory(Protocol):
@@ -50,3 +54,26 @@ async def make_client(sleeps: list[float]) -> AsyncIterator[ClientFactory]:
     yield factory
     for c in made:
         await c.aclose()
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[simtools.Sim]:
+    """A live simulator on loopback with fast timing (contract tests)."""
+    from astra_operator.simulator import Simulator
+
+    async with Simulator(timing="fast") as running:
+        yield running
+
+
+@pytest.fixture
+async def admin(sim: simtools.Sim) -> AsyncIterator[simtools.Admin]:
+    """The simulator's ``/_sim`` admin API."""
+    async with httpx.AsyncClient(base_url=sim.url, timeout=10.0) as http:
+        yield simtools.Admin(http)
+
+
+@pytest.fixture
+async def astra(sim: simtools.Sim) -> AsyncIterator[astra_client.AstraClient]:
+    """A real AstraClient (real sleeps) pointed at the simulator with the admin token."""
+    async with astra_client.AstraClient(sim.url, token=sim.admin_token, retry=FAST) as c:
+        yield c

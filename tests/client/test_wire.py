@@ -47,6 +47,10 @@ async def test_per_call_token_overrides_and_is_stripped(make_client: ClientFacto
     assert seen == ["Bearer AstraCS:other:ff"]
     with pytest.raises(ValueError, match="no Astra token"):
         await c.current_organization()
+    for bad in ("AstraCS:a\nb", "AstraCS:a b", "AstraCS:é"):
+        with pytest.raises(ValueError, match="header") as info:
+            await c.current_organization(token=bad)
+        assert bad not in str(info.value)
 
 
 async def test_empty_path_parameter_is_refused(make_client: ClientFactory) -> None:

@@ -93,7 +93,9 @@ async def test_secrets_are_scrubbed_from_messages(make_client: ClientFactory) ->
         await c.current_organization()
     text = str(info.value) + repr(info.value) + info.value.message
     assert "AstraCS:" + errors.REDACTED in text
-    assert TOKEN not in text and other not in text and "abcdef" not in text
+    assert TOKEN not in text
+    assert other not in text
+    assert "abcdef" not in text
 
 
 async def test_the_callers_token_is_scrubbed_even_without_the_prefix(
@@ -134,7 +136,8 @@ async def test_transport_error_is_chained_and_describes_no_response(
     assert isinstance(info.value.__cause__, httpx.ReadTimeout)
     assert info.value.status is None
     assert not info.value.maybe_applied  # a GET has no side effects
-    assert "no response" in str(info.value) and "ReadTimeout" in str(info.value)
+    assert "no response" in str(info.value)
+    assert "ReadTimeout" in str(info.value)
 
 
 def test_error_classes_share_the_base() -> None:

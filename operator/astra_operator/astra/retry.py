@@ -9,6 +9,7 @@ the connection was never established, or the server answered 429.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import email.utils
 import random
 
@@ -63,6 +64,8 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
+    if when.tzinfo is None:  # "-0000" means UTC with no zone information
+        when = when.replace(tzinfo=datetime.UTC)
     return max(0.0, when.timestamp() - now)
 
 

@@ -108,7 +108,6 @@ class Session:
             headers={"Accept": "application/json", "User-Agent": USER_AGENT},
             transport=transport,
             follow_redirects=False,
-            trust_env=False,
         )
 
     def __repr__(self) -> str:
@@ -162,6 +161,8 @@ class Session:
         chosen = (token if token is not None else self._token or "").strip()
         if not chosen:
             raise ValueError("no Astra token: pass token= to the client or to the call")
+        if not (chosen.isascii() and chosen.isprintable()) or " " in chosen:
+            raise ValueError("the Astra token has characters a header cannot carry")
         return chosen
 
     async def _attempt(self, call: _Call, attempt: int) -> Reply:

@@ -1,1 +1,1 @@
-"""handlers layer."""
+"""kopf wiring: the only package that imports kopf. Thin: parse, call a reconciler, write."""

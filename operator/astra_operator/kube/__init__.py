@@ -1,1 +1,1 @@
-"""kube layer."""
+"""Kubernetes side effects beyond what kopf does for the handled object."""

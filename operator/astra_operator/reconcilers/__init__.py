@@ -1,1 +1,1 @@
-"""reconcilers layer."""
+"""Async orchestration: observe (astra, kube) -> decide (logic) -> act -> Outcome."""

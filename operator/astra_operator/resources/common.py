@@ -17,9 +17,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Final, Literal
+from typing import Annotated, Final, Literal, TypeAlias, TypeVar, Union
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    SerializerFunctionWrapHandler,
+    WrapSerializer,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 GROUP: Final = "astra.operator.dev"
@@ -30,6 +39,7 @@ CATEGORY: Final = "astra"
 
 DNS_SUBDOMAIN_PATTERN: Final = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 SECRET_KEY_PATTERN: Final = r"^[-._a-zA-Z0-9]+$"
+REASON_PATTERN: Final = r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"
 
 
 def _rfc3339(value: datetime) -> str:
@@ -38,6 +48,20 @@ def _rfc3339(value: datetime) -> str:
 
 Timestamp = Annotated[AwareDatetime, PlainSerializer(_rfc3339, return_type=str)]
 """A timezone-aware time, written as RFC 3339 UTC with second precision (like metav1.Time)."""
+
+JsonValue: TypeAlias = Union[int, float, str, bool, list["JsonValue"], "JsonDict", None]
+"""A JSON value; the same shape as pydantic's (private) alias, for schema extras."""
+JsonDict: TypeAlias = dict[str, JsonValue]
+
+_T = TypeVar("_T")
+
+
+def _as_list(value: tuple[object, ...], handler: SerializerFunctionWrapHandler) -> object:
+    return list(handler(value))
+
+
+Items = Annotated[tuple[_T, ...], Field(strict=False), WrapSerializer(_as_list)]
+"""An immutable sequence field: parsed from a JSON list (items stay strict), dumped as a list."""
 
 ConditionStatus = Literal["True", "False", "Unknown"]
 
@@ -67,8 +91,7 @@ class CRModel(BaseModel):
 class SpecModel(CRModel):
     """Base of spec models: strict, so ``"5"`` is never silently taken for ``5``.
 
-    Sequence fields are tuples; give them ``Field(strict=False)`` so JSON lists are accepted
-    (their items stay strict).
+    Sequence fields are :data:`Items` (tuples that accept JSON lists).
     """
 
     model_config = ConfigDict(strict=True)
@@ -118,9 +141,7 @@ class Condition(CRModel):
     """Aspect observed: Ready or Synced."""
     status: ConditionStatus
     """True, False or Unknown."""
-    reason: Annotated[
-        str, Field(min_length=1, max_length=1024, pattern=r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
-    ]
+    reason: Annotated[str, Field(min_length=1, max_length=1024, pattern=REASON_PATTERN)]
     """Machine-readable CamelCase reason for the last transition."""
     message: Annotated[str, Field(max_length=32768)] = ""
     """Human-readable details."""
@@ -136,7 +157,7 @@ class ResourceStatus(CRModel):
     observed_generation: Annotated[int, Field(ge=0)] | None = None
     """The metadata.generation the operator last reconciled. Older than metadata.generation
     means the latest spec change has not been acted on yet."""
-    conditions: tuple[Condition, ...] = Field(
+    conditions: Items[Condition] = Field(
         default=(),
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
     )

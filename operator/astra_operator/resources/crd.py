@@ -12,7 +12,6 @@ import dataclasses
 from typing import Final, Literal
 
 from pydantic import BaseModel
-from pydantic.json_schema import JsonDict, JsonValue
 
 from astra_operator.resources import common
 
@@ -27,13 +26,13 @@ def rule(
     *,
     field_path: str | None = None,
     reason: RuleReason | None = None,
-) -> JsonDict:
+) -> common.JsonDict:
     """One CEL validation rule; ``message`` is what ``kubectl apply`` prints when it fails.
 
     ``field_path`` (relative to where the rule is attached, e.g. ``.capacityUnits``) makes the
     error name the offending field instead of the object holding the rule.
     """
-    out: JsonDict = {"rule": expression, "message": message}
+    out: common.JsonDict = {"rule": expression, "message": message}
     if field_path is not None:
         out["fieldPath"] = field_path
     if reason is not None:
@@ -41,13 +40,13 @@ def rule(
     return out
 
 
-def validations(*rules: JsonDict, **extra: JsonValue) -> JsonDict:
+def validations(*rules: common.JsonDict, **extra: common.JsonValue) -> common.JsonDict:
     """``json_schema_extra`` for a field or model: CEL rules plus other extension keywords.
 
     Keyword arguments use Python names for ``x-kubernetes-*`` keys, e.g. ``list_type="set"``
     becomes ``x-kubernetes-list-type: set``.
     """
-    out: JsonDict = {"x-kubernetes-" + k.replace("_", "-"): v for k, v in extra.items()}
+    out: common.JsonDict = {"x-kubernetes-" + k.replace("_", "-"): v for k, v in extra.items()}
     if rules:
         out["x-kubernetes-validations"] = list(rules)
     return out
@@ -64,9 +63,9 @@ class PrinterColumn:
     priority: int = 0
     """0 shows in ``kubectl get``; 1 only in ``kubectl get -o wide``."""
 
-    def to_crd(self) -> JsonDict:
+    def to_crd(self) -> common.JsonDict:
         """The ``additionalPrinterColumns`` entry."""
-        out: JsonDict = {
+        out: common.JsonDict = {
             "name": self.name,
             "type": self.type,
             "jsonPath": self.json_path,
@@ -107,7 +106,7 @@ class KindDefinition:
     status_model: type[BaseModel]
     short_names: tuple[str, ...] = ()
     printer_columns: tuple[PrinterColumn, ...] = ()
-    root_validations: tuple[JsonDict, ...] = ()
+    root_validations: tuple[common.JsonDict, ...] = ()
     """CEL rules on the whole object: the only place that sees metadata.name, spec and status."""
     group: str = common.GROUP
     version: str = common.VERSION

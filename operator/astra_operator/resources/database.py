@@ -21,7 +21,6 @@ from __future__ import annotations
 from typing import Annotated, Final, Literal, get_args
 
 from pydantic import ConfigDict, Field
-from pydantic.json_schema import JsonDict
 
 from astra_operator import config
 from astra_operator.resources import common, crd
@@ -34,7 +33,9 @@ PLURAL: Final = "astradatabases"
 SHORT_NAME: Final = "adb"
 
 CloudProvider = Literal["AWS", "GCP", "AZURE"]
-ClassicTier = Literal["developer", "A5", "A10", "A20", "A40", "C10", "C20", "C40", "D10", "D20", "D40"]
+ClassicTier = Literal[
+    "developer", "A5", "A10", "A20", "A40", "C10", "C20", "C40", "D10", "D20", "D40"
+]
 Tier = Literal["serverless", ClassicTier]
 SERVERLESS: Final = "serverless"
 CLASSIC_TIERS: Final[tuple[str, ...]] = get_args(ClassicTier)
@@ -64,7 +65,7 @@ KeyspaceName = Annotated[
 ]
 
 
-def _immutable(field: str) -> JsonDict:
+def _immutable(field: str) -> common.JsonDict:
     return crd.validations(
         crd.rule("self == oldSelf", f"{field} is immutable: it cannot change after creation")
     )
@@ -180,13 +181,13 @@ class AstraDatabaseSpec(common.SpecModel):
     )
     """Initial keyspace created with the database (letters, digits and _, at most 48
     characters). Immutable."""
-    additional_keyspaces: tuple[KeyspaceName, ...] = Field(
-        default=(), strict=False, max_length=100, json_schema_extra=crd.validations(list_type="set")
+    additional_keyspaces: common.Items[KeyspaceName] = Field(
+        default=(), max_length=100, json_schema_extra=crd.validations(list_type="set")
     )
     """More keyspaces the operator creates. Removing a name here does not drop the keyspace
     (the operator never deletes data); drop it in Astra yourself."""
-    additional_regions: tuple[Region, ...] = Field(
-        default=(), strict=False, max_length=16, json_schema_extra=crd.validations(list_type="set")
+    additional_regions: common.Items[Region] = Field(
+        default=(), max_length=16, json_schema_extra=crd.validations(list_type="set")
     )
     """Secondary regions (same cloud provider), added one at a time. Removing a region here
     terminates that region's datacenter."""
@@ -262,9 +263,9 @@ class AstraDatabaseStatus(common.ResourceStatus):
     MAINTENANCE, PARKED, HIBERNATED, TERMINATING, ...). Open-ended: Astra adds values."""
     endpoints: DatabaseEndpoints | None = None
     """Endpoints of the primary region."""
-    keyspaces: tuple[str, ...] | None = None
+    keyspaces: common.Items[str] | None = None
     """All keyspaces the database has, as last observed."""
-    regions: tuple[ObservedRegion, ...] | None = None
+    regions: common.Items[ObservedRegion] | None = None
     """All datacenters of the database, primary included, as last observed."""
     capacity_units: int | None = None
     """Capacity units as last observed (1 for serverless)."""

@@ -6,11 +6,10 @@ and CEL message in the reference is exactly what the apiserver and ``kubectl exp
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 
-from pydantic.json_schema import JsonDict, JsonValue
-
-from astra_operator.resources import crd
+from astra_operator.resources import common, crd
 
 _INTRO = """\
 # Custom resource reference
@@ -22,7 +21,7 @@ descriptions as this page. Rules marked *on update* compare the new object with 
 """
 
 
-def _dict(value: JsonValue) -> JsonDict:
+def _dict(value: common.JsonValue) -> common.JsonDict:
     return value if isinstance(value, dict) else {}
 
 
@@ -30,7 +29,7 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n\n", "<br><br>").replace("\n", " ")
 
 
-def _type_name(node: JsonDict) -> str:
+def _type_name(node: common.JsonDict) -> str:
     kind = str(node.get("type", "any"))
     if kind == "array":
         return "[]" + _type_name(_dict(node.get("items")))
@@ -39,7 +38,7 @@ def _type_name(node: JsonDict) -> str:
     return kind
 
 
-def _rule_lines(node: JsonDict) -> list[str]:
+def _rule_lines(node: common.JsonDict) -> list[str]:
     lines = []
     rules = node.get("x-kubernetes-validations")
     for rule in rules if isinstance(rules, list) else []:
@@ -49,12 +48,12 @@ def _rule_lines(node: JsonDict) -> list[str]:
     return lines
 
 
-def _constraints(node: JsonDict) -> list[str]:
+def _constraints(node: common.JsonDict) -> list[str]:
     facts = []
     if "enum" in node:
         facts.append("one of: " + ", ".join(f"`{v}`" for v in _list(node["enum"])))
     if "default" in node:
-        facts.append(f"default: `{_scalar(node['default'])}`")
+        facts.append(f"default: `{json.dumps(node['default'])}`")
     for key, label in (
         ("pattern", "pattern"),
         ("minLength", "min length"),
@@ -70,34 +69,30 @@ def _constraints(node: JsonDict) -> list[str]:
     return facts
 
 
-def _list(value: JsonValue) -> list[JsonValue]:
+def _list(value: common.JsonValue) -> list[common.JsonValue]:
     return value if isinstance(value, list) else []
 
 
-def _scalar(value: JsonValue) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _fields(node: JsonDict, prefix: str) -> Iterator[tuple[str, JsonDict, bool]]:
+def _fields(node: common.JsonDict, prefix: str) -> Iterator[tuple[str, common.JsonDict, bool]]:
     """(path, schema, required) of every property below ``node``, depth first."""
     required = set(map(str, _list(node.get("required"))))
     for name, sub in _dict(node.get("properties")).items():
         child = _dict(sub)
         path = f"{prefix}{name}"
         yield path, child, name in required
-        target = _dict(child.get("items")) if child.get("type") == "array" else child
-        yield from _fields(target, f"{path}[]." if child.get("type") == "array" else f"{path}.")
+        if child.get("type") == "array":
+            yield from _fields(_dict(child.get("items")), f"{path}[].")
+        else:
+            yield from _fields(child, f"{path}.")
 
 
-def _field_table(node: JsonDict) -> list[str]:
+def _field_table(node: common.JsonDict) -> list[str]:
     lines = ["| Field | Type | Description |", "| --- | --- | --- |"]
     for path, child, required in _fields(node, ""):
-        notes = _constraints(_dict(child.get("items"))) if child.get("type") == "array" else []
-        notes = _constraints(child) + [f"items: {n}" for n in notes]
+        items = _dict(child.get("items"))
+        notes = _constraints(child) + [f"items: {n}" for n in _constraints(items)]
         notes += [f"rule: {r}" for r in _rule_lines(child)]
-        notes += [f"items rule: {r}" for r in _rule_lines(_dict(child.get("items")))]
+        notes += [f"items rule: {r}" for r in _rule_lines(items)]
         text = str(child.get("description", ""))
         if notes:
             text += "\n\n" + "; ".join(notes)
@@ -106,7 +101,7 @@ def _field_table(node: JsonDict) -> list[str]:
     return lines
 
 
-def _rules_section(title: str, node: JsonDict) -> list[str]:
+def _rules_section(title: str, node: common.JsonDict) -> list[str]:
     rules = _rule_lines(node)
     if not rules:
         return []
@@ -134,7 +129,7 @@ def _columns_table(definition: crd.KindDefinition) -> list[str]:
     return [*lines, ""]
 
 
-def _kind_section(definition: crd.KindDefinition, crd_object: JsonDict) -> list[str]:
+def _kind_section(definition: crd.KindDefinition, crd_object: common.JsonDict) -> list[str]:
     version = _dict(_list(_dict(crd_object.get("spec")).get("versions"))[0])
     root = _dict(_dict(version.get("schema")).get("openAPIV3Schema"))
     props = _dict(root.get("properties"))
@@ -149,11 +144,11 @@ def _kind_section(definition: crd.KindDefinition, crd_object: JsonDict) -> list[
     return lines
 
 
-def render(kinds: Sequence[tuple[crd.KindDefinition, JsonDict]], *, header: str) -> str:
+def render(kinds: Sequence[tuple[crd.KindDefinition, common.JsonDict]], *, command: str) -> str:
     """The markdown reference for ``kinds`` (each with its generated CRD)."""
     first = kinds[0][0]
     lines = [
-        f"<!-- Generated from astra_operator.resources by `{header}`. Do not edit. -->",
+        f"<!-- Generated by `{command}` from astra_operator.resources. Do not edit. -->",
         "",
         _INTRO.format(group=first.group, version=first.version),
     ]

@@ -29,9 +29,10 @@ from collections.abc import Callable, Mapping
 from typing import Final
 
 from pydantic import BaseModel
-from pydantic.json_schema import JsonDict, JsonValue
 
-_NULL: Final[JsonDict] = {"type": "null"}
+from astra_operator.resources import common
+
+_NULL: Final[common.JsonDict] = {"type": "null"}
 _PASSTHROUGH: Final = frozenset(
     {
         "enum",
@@ -59,7 +60,7 @@ class SchemaError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class _Context:
-    defs: Mapping[str, JsonValue]
+    defs: Mapping[str, common.JsonValue]
     path: str
     seen: frozenset[str] = frozenset()
 
@@ -70,7 +71,7 @@ class _Context:
         return SchemaError(f"{self.path or '<root>'}: {problem}")
 
 
-def structural_schema(model: type[BaseModel]) -> JsonDict:
+def structural_schema(model: type[BaseModel]) -> common.JsonDict:
     """The structural schema of ``model`` (validation mode: what users may write)."""
     raw = model.model_json_schema(mode="validation")
     defs = raw.pop("$defs", {})
@@ -79,18 +80,20 @@ def structural_schema(model: type[BaseModel]) -> JsonDict:
     return convert(raw, defs)
 
 
-def convert(node: JsonDict, defs: Mapping[str, JsonValue], path: str = "") -> JsonDict:
+def convert(
+    node: common.JsonDict, defs: Mapping[str, common.JsonValue], path: str = ""
+) -> common.JsonDict:
     """Convert one JSON-schema node whose ``$ref`` targets live in ``defs``."""
     return _convert(node, _Context(defs=defs, path=path))
 
 
-def _as_dict(value: JsonValue, ctx: _Context) -> JsonDict:
+def _as_dict(value: common.JsonValue, ctx: _Context) -> common.JsonDict:
     if not isinstance(value, dict):
         raise ctx.fail(f"expected a schema object, got {value!r}")
     return value
 
 
-def _flatten(node: JsonDict, ctx: _Context) -> tuple[JsonDict, _Context]:
+def _flatten(node: common.JsonDict, ctx: _Context) -> tuple[common.JsonDict, _Context]:
     """Inline references and collapse Optional unions; siblings override the target."""
     own = dict(node)
     if "$ref" in own:
@@ -116,40 +119,42 @@ def _flatten(node: JsonDict, ctx: _Context) -> tuple[JsonDict, _Context]:
     return {**base, **own}, ctx
 
 
-def _description(out: JsonDict, value: JsonValue, ctx: _Context) -> None:
+def _description(out: common.JsonDict, value: common.JsonValue, ctx: _Context) -> None:
     paragraphs = str(value).split("\n\n")
     out["description"] = "\n\n".join(" ".join(p.split()) for p in paragraphs)
 
 
-def _properties(out: JsonDict, value: JsonValue, ctx: _Context) -> None:
+def _properties(out: common.JsonDict, value: common.JsonValue, ctx: _Context) -> None:
     props = _as_dict(value, ctx)
     out["properties"] = {
         name: _convert(_as_dict(sub, ctx), ctx.at(f".{name}")) for name, sub in props.items()
     }
 
 
-def _items(out: JsonDict, value: JsonValue, ctx: _Context) -> None:
+def _items(out: common.JsonDict, value: common.JsonValue, ctx: _Context) -> None:
     out["items"] = _convert(_as_dict(value, ctx), ctx.at("[]"))
 
 
-def _additional_properties(out: JsonDict, value: JsonValue, ctx: _Context) -> None:
+def _additional_properties(out: common.JsonDict, value: common.JsonValue, ctx: _Context) -> None:
     if value is True:
         out["x-kubernetes-preserve-unknown-fields"] = True
     elif value is not False:
         out["additionalProperties"] = _convert(_as_dict(value, ctx), ctx.at("{}"))
 
 
-def _default(out: JsonDict, value: JsonValue, ctx: _Context) -> None:
+def _default(out: common.JsonDict, value: common.JsonValue, ctx: _Context) -> None:
     if value not in (None, [], {}):
         out["default"] = value
 
 
-def _const(out: JsonDict, value: JsonValue, ctx: _Context) -> None:
+def _const(out: common.JsonDict, value: common.JsonValue, ctx: _Context) -> None:
     out["enum"] = [value]
 
 
-def _exclusive(keyword: str, bound: str) -> Callable[[JsonDict, JsonValue, _Context], None]:
-    def handle(out: JsonDict, value: JsonValue, ctx: _Context) -> None:
+def _exclusive(
+    keyword: str, bound: str
+) -> Callable[[common.JsonDict, common.JsonValue, _Context], None]:
+    def handle(out: common.JsonDict, value: common.JsonValue, ctx: _Context) -> None:
         if isinstance(value, bool):  # already OpenAPI v3.0 style
             out[keyword] = value
             return
@@ -159,17 +164,17 @@ def _exclusive(keyword: str, bound: str) -> Callable[[JsonDict, JsonValue, _Cont
     return handle
 
 
-def _unique_items(out: JsonDict, value: JsonValue, ctx: _Context) -> None:
+def _unique_items(out: common.JsonDict, value: common.JsonValue, ctx: _Context) -> None:
     if value is True:
         out.setdefault("x-kubernetes-list-type", "set")
 
 
-def _required(out: JsonDict, value: JsonValue, ctx: _Context) -> None:
+def _required(out: common.JsonDict, value: common.JsonValue, ctx: _Context) -> None:
     if value:
         out["required"] = value
 
 
-_HANDLERS: Final[dict[str, Callable[[JsonDict, JsonValue, _Context], None]]] = {
+_HANDLERS: Final[dict[str, Callable[[common.JsonDict, common.JsonValue, _Context], None]]] = {
     "description": _description,
     "properties": _properties,
     "items": _items,
@@ -183,9 +188,9 @@ _HANDLERS: Final[dict[str, Callable[[JsonDict, JsonValue, _Context], None]]] = {
 }
 
 
-def _convert(node: JsonDict, ctx: _Context) -> JsonDict:
+def _convert(node: common.JsonDict, ctx: _Context) -> common.JsonDict:
     flat, ctx = _flatten(node, ctx)
-    out: JsonDict = {}
+    out: common.JsonDict = {}
     for key, value in flat.items():
         handler = _HANDLERS.get(key)
         if handler is not None:
@@ -198,7 +203,7 @@ def _convert(node: JsonDict, ctx: _Context) -> JsonDict:
     return out
 
 
-def _enum_type(values: list[JsonValue], ctx: _Context) -> str:
+def _enum_type(values: list[common.JsonValue], ctx: _Context) -> str:
     kinds = {type(v) for v in values}
     for python_type, name in ((str, "string"), (bool, "boolean"), (int, "integer")):
         if kinds == {python_type}:
@@ -206,7 +211,7 @@ def _enum_type(values: list[JsonValue], ctx: _Context) -> str:
     raise ctx.fail(f"enum values must share one scalar type: {values!r}")
 
 
-def _complete_type(out: JsonDict, ctx: _Context) -> None:
+def _complete_type(out: common.JsonDict, ctx: _Context) -> None:
     """Give every node a single type, as a structural schema requires."""
     enum = out.get("enum")
     if isinstance(enum, list) and "type" not in out:

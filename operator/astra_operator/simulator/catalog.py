@@ -14,11 +14,26 @@ PROVIDERS = ("AWS", "GCP", "AZURE")
 # Every status a list may be filtered on with ``include`` (lower case on the wire).
 INCLUDE_STATUSES = frozenset(
     {
-        "active", "pending", "preparing", "prepared", "initializing", "parked", "parking",
-        "unparking", "terminating", "terminated", "resizing", "error", "maintenance",
-        "hibernating", "hibernated", "resuming", "suspended", "suspending",
+        "active",
+        "pending",
+        "preparing",
+        "prepared",
+        "initializing",
+        "parked",
+        "parking",
+        "unparking",
+        "terminating",
+        "terminated",
+        "resizing",
+        "error",
+        "maintenance",
+        "hibernating",
+        "hibernated",
+        "resuming",
+        "suspended",
+        "suspending",
     }
-)  # fmt: skip
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,36 +76,90 @@ def find_region(provider: str, name: str) -> Region | None:
 # --- permissions --------------------------------------------------------------------------------
 
 DB_ACTIONS = (
-    "db-all-keyspace-create", "db-all-keyspace-describe", "db-cql", "db-graphql",
-    "db-keyspace-alter", "db-keyspace-authorize", "db-keyspace-create", "db-keyspace-describe",
-    "db-keyspace-drop", "db-keyspace-grant", "db-keyspace-modify", "db-rest", "db-table-alter",
-    "db-table-authorize", "db-table-create", "db-table-describe", "db-table-drop",
-    "db-table-grant", "db-table-modify", "db-table-select", "db-manage-region",
-    "db-manage-privateendpoint", "db-manage-thirdpartymetrics", "db-data-import",
-    "accesslist-read", "accesslist-write",
-)  # fmt: skip
+    "db-all-keyspace-create",
+    "db-all-keyspace-describe",
+    "db-cql",
+    "db-graphql",
+    "db-keyspace-alter",
+    "db-keyspace-authorize",
+    "db-keyspace-create",
+    "db-keyspace-describe",
+    "db-keyspace-drop",
+    "db-keyspace-grant",
+    "db-keyspace-modify",
+    "db-rest",
+    "db-table-alter",
+    "db-table-authorize",
+    "db-table-create",
+    "db-table-describe",
+    "db-table-drop",
+    "db-table-grant",
+    "db-table-modify",
+    "db-table-select",
+    "db-manage-region",
+    "db-manage-privateendpoint",
+    "db-manage-thirdpartymetrics",
+    "db-data-import",
+    "accesslist-read",
+    "accesslist-write",
+)
 ORG_DB_ACTIONS = (
-    "org-db-addpeering", "org-db-create", "org-db-expand", "org-db-managemigratorproxy",
-    "org-db-passwordreset", "org-db-suspend", "org-db-terminate", "org-db-view",
-)  # fmt: skip
+    "org-db-addpeering",
+    "org-db-create",
+    "org-db-expand",
+    "org-db-managemigratorproxy",
+    "org-db-passwordreset",
+    "org-db-suspend",
+    "org-db-terminate",
+    "org-db-view",
+)
 ORG_ACTIONS = (
-    "org-audits-read", "org-billing-read", "org-billing-write", "org-external-auth-read",
-    "org-external-auth-write", "org-notification-write", "org-read", "org-role-delete",
-    "org-role-read", "org-role-write", "org-token-read", "org-token-write", "org-user-read",
-    "org-user-write", "org-write", "org-cmk-read", "org-cmk-write", "org-integrations-read",
-    "org-integrations-write", "org-stream-manage",
-)  # fmt: skip
+    "org-audits-read",
+    "org-billing-read",
+    "org-billing-write",
+    "org-external-auth-read",
+    "org-external-auth-write",
+    "org-notification-write",
+    "org-read",
+    "org-role-delete",
+    "org-role-read",
+    "org-role-write",
+    "org-token-read",
+    "org-token-write",
+    "org-user-read",
+    "org-user-write",
+    "org-write",
+    "org-cmk-read",
+    "org-cmk-write",
+    "org-integrations-read",
+    "org-integrations-write",
+    "org-stream-manage",
+)
 ALL_ACTIONS = DB_ACTIONS + ORG_DB_ACTIONS + ORG_ACTIONS
 
 _READ_ONLY = (
-    "org-read", "org-db-view", "org-user-read", "org-role-read", "org-token-read",
-    "accesslist-read", "db-cql", "db-rest", "db-graphql", "db-table-select",
-    "db-table-describe", "db-keyspace-describe", "db-all-keyspace-describe",
-)  # fmt: skip
+    "org-read",
+    "org-db-view",
+    "org-user-read",
+    "org-role-read",
+    "org-token-read",
+    "accesslist-read",
+    "db-cql",
+    "db-rest",
+    "db-graphql",
+    "db-table-select",
+    "db-table-describe",
+    "db-keyspace-describe",
+    "db-all-keyspace-describe",
+)
 _READ_WRITE = (
     *_READ_ONLY,
-    "db-table-create", "db-table-alter", "db-table-drop", "db-table-modify", "db-keyspace-modify",
-)  # fmt: skip
+    "db-table-create",
+    "db-table-alter",
+    "db-table-drop",
+    "db-table-modify",
+    "db-keyspace-modify",
+)
 _DB_ADMIN = (*DB_ACTIONS, *ORG_DB_ACTIONS, "org-read", "org-user-read", "org-role-read")
 _ADMIN = tuple(a for a in ALL_ACTIONS if not a.startswith("org-billing"))
 

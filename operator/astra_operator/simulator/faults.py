@@ -1,4 +1,4 @@
-"""Injected faults: parse the admin API's fault objects, queue them, and pick the ones a request hits."""
+"""Injected faults: parse the admin API's fault objects, queue them, pick those a request hits."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ class Fault:
     status: int = 503
     retry_after: float | None = None
     seconds: float = 0.0
+    after: bool = False  # latency only: do the work first, then hold the response back
 
     def matches(self, method: str, path: str) -> bool:
         """Does this request-level fault select ``method path``?"""
@@ -42,6 +43,8 @@ class Fault:
                 body["retryAfter"] = self.retry_after
         if self.kind in ("latency", "not_found_after_create"):
             body["seconds"] = self.seconds
+        if self.kind == "latency":
+            body["after"] = self.after
         return body
 
 
@@ -57,7 +60,7 @@ def _number(raw: dict[str, Any], key: str, default: float | None) -> float | Non
 def _selectors(raw: dict[str, Any]) -> tuple[str | None, re.Pattern[str] | None, int]:
     method, path, count = raw.get("method"), raw.get("path"), raw.get("count", 1)
     if method is not None and not isinstance(method, str):
-        raise ValueError("method must be a string such as \"GET\"")
+        raise ValueError('method must be a string such as "GET"')
     if path is not None and not isinstance(path, str):
         raise ValueError("path must be a regular expression string")
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
@@ -87,6 +90,11 @@ def parse(raw: object) -> Fault:
         fault.retry_after = _number(raw, "retryAfter", None)
     if kind in ("latency", "not_found_after_create"):
         fault.seconds = _number(raw, "seconds", 1.0) or 0.0
+    if kind == "latency":
+        after = raw.get("after", False)
+        if not isinstance(after, bool):
+            raise ValueError("after must be true or false")
+        fault.after = after
     return fault
 
 
@@ -105,10 +113,22 @@ class FaultQueue:
         self.faults.clear()
 
     def take_for_request(self, method: str, path: str) -> list[Fault]:
-        """Every request-level fault selecting this request, each with one use consumed."""
-        hit = [f for f in self.faults if f.kind in REQUEST_KINDS and f.matches(method, path)]
-        self._consume(hit)
-        return hit
+        """The first queued fault of each kind that selects this request, one use consumed.
+
+        So ``[503 x2, 502]`` answers 503, 503, 502; a latency and a status fault can combine.
+        """
+        if not self.faults:
+            return []
+        hit: dict[str, Fault] = {}
+        for fault in self.faults:
+            if (
+                fault.kind in REQUEST_KINDS
+                and fault.kind not in hit
+                and fault.matches(method, path)
+            ):
+                hit[fault.kind] = fault
+        self._consume(list(hit.values()))
+        return list(hit.values())
 
     def take_for_create(self, kind: str) -> Fault | None:
         """The first queued create-time fault of ``kind``, with one use consumed."""

@@ -22,8 +22,12 @@ class Policy:
 
     def as_json(self) -> dict[str, Any]:
         """The wire shape (lower-case keys inside ``Policy``)."""
-        return {"description": self.description, "effect": self.effect,
-                "resources": list(self.resources), "actions": list(self.actions)}  # fmt: skip
+        return {
+            "description": self.description,
+            "effect": self.effect,
+            "resources": list(self.resources),
+            "actions": list(self.actions),
+        }
 
 
 @dataclasses.dataclass(slots=True)
@@ -60,7 +64,7 @@ def parse_policy(raw: object) -> Policy | str:
     if not _strings(actions) or not actions:
         return "policy.actions must be a non-empty list of strings"
     if raw.get("effect") != "allow":
-        return "policy.effect must be \"allow\""
+        return 'policy.effect must be "allow"'
     if not isinstance(raw.get("description", ""), str):
         return "policy.description must be a string"
     bad = [r for r in resources if not r.startswith(DRN_PREFIX)]
@@ -116,8 +120,14 @@ class Iam:
             return None
         return self.tokens.get(value.strip())
 
-    def issue(self, roles: Iterable[str], *, token: str | None = None, description: str = "",
-              permanent: bool = False) -> tuple[Token, str]:  # fmt: skip
+    def issue(
+        self,
+        roles: Iterable[str],
+        *,
+        token: str | None = None,
+        description: str = "",
+        permanent: bool = False,
+    ) -> tuple[Token, str]:
         """A new token bound to ``roles`` (ids); returns it with its one-time secret."""
         secret = self._ids.secret()
         if token is None:
@@ -177,6 +187,7 @@ class Iam:
         """The PascalCase wire shape; the create answer also carries org and update stamps."""
         body: dict[str, Any] = {"ID": role.id, "Name": role.name, "Policy": role.policy.as_json()}
         if created:
-            body.update(OrgID=self.org_id, LastUpdateDateTime=role.updated,
-                        LastUpdateUserID=role.updated_by)  # fmt: skip
+            body.update(
+                OrgID=self.org_id, LastUpdateDateTime=role.updated, LastUpdateUserID=role.updated_by
+            )
         return body

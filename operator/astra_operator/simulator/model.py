@@ -10,9 +10,6 @@ from astra_operator.simulator import catalog
 
 # A pseudo-status: the record has expired after TERMINATED and must now answer 404.
 GONE = "GONE"
-TRANSIENT_ANY = frozenset(
-    {"PENDING", "INITIALIZING", "PARKING", "UNPARKING", "RESIZING", "HIBERNATING", "RESUMING"}
-)
 # Where terminate is refused with 409 (MAINTENANCE: documented; the rest: nothing to terminate).
 NO_TERMINATE = frozenset({"MAINTENANCE", "TERMINATING", "TERMINATED", GONE})
 
@@ -132,13 +129,26 @@ class Database:
 
 
 _SERVERLESS_ACTIVE = (
-    "addKeyspace", "removeKeyspace", "addDatacenters", "terminateDatacenter", "getCreds",
-    "terminate", "hibernate", "suspend",
-)  # fmt: skip
+    "addKeyspace",
+    "removeKeyspace",
+    "addDatacenters",
+    "terminateDatacenter",
+    "getCreds",
+    "terminate",
+    "hibernate",
+    "suspend",
+)
 _CLASSIC_ACTIVE = (
-    "park", "resize", "resetPassword", "addKeyspace", "removeKeyspace", "addDatacenters",
-    "terminateDatacenter", "getCreds", "terminate",
-)  # fmt: skip
+    "park",
+    "resize",
+    "resetPassword",
+    "addKeyspace",
+    "removeKeyspace",
+    "addDatacenters",
+    "terminateDatacenter",
+    "getCreds",
+    "terminate",
+)
 
 
 def available_actions(status: str, classic: bool) -> list[str]:

@@ -68,8 +68,12 @@ def datacenter(dc: model.Datacenter, db: model.Database, signature: str) -> Json
 def _storage(db: model.Database) -> Json:
     if db.classic:
         units = db.capacity_units
-        return {"nodeCount": 3 * units, "replicationFactor": 3, "totalStorage": 500 * units,
-                "usedStorage": 0}  # fmt: skip
+        return {
+            "nodeCount": 3 * units,
+            "replicationFactor": 3,
+            "totalStorage": 500 * units,
+            "usedStorage": 0,
+        }
     return {"nodeCount": 3, "replicationFactor": 1, "totalStorage": 5, "usedStorage": 0}
 
 
@@ -134,8 +138,12 @@ def access_list(db: model.Database) -> Json:
         "organizationId": db.org_id,
         "databaseId": db.id,
         "addresses": [
-            {"address": e.address, "enabled": e.enabled, "description": e.description,
-             "lastUpdateDateTime": e.updated}
+            {
+                "address": e.address,
+                "enabled": e.enabled,
+                "description": e.description,
+                "lastUpdateDateTime": e.updated,
+            }
             for e in db.access
         ],
         "configurations": {"accessListEnabled": db.access_enabled},

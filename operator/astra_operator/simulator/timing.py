@@ -1,4 +1,4 @@
-"""How long each simulated database transition lasts: the "fast", "realistic" and scaled profiles."""
+"""How long each simulated database transition lasts: "fast", "realistic" and scaled profiles."""
 
 from __future__ import annotations
 

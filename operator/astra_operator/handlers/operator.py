@@ -1,0 +1,60 @@
+"""Operator-wide kopf settings and the start-up/clean-up of shared clients.
+
+Choices, deliberately (see docs/operations.md):
+- Finalizer ``astra.operator.dev/finalizer``: ours, not kopf's shared default, so removing
+  another kopf operator can never strand or release our objects.
+- kopf's own state lives in annotations prefixed ``astra.operator.dev`` (retry counts of the
+  delete handler, the last-handled configuration): status belongs to our typed, structural
+  schema (which would prune kopf's fields) and is what users read.
+- Watches: the server closes each watch after 5 minutes and kopf declares a silent stream dead
+  after 2 minutes (bookmarks keep healthy streams talking), so a stalled watch cannot leave the
+  operator blind (kopf#955).
+- Posting: only WARNING+ log lines become Events; our own Events (one per Astra write and per
+  failure a user must act on) are posted explicitly.
+- Standalone: one replica (the chart uses ``strategy: Recreate``); no peering objects needed.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import kopf
+
+from astra_operator import config
+from astra_operator.handlers import runtime as rt
+
+FINALIZER = "astra.operator.dev/finalizer"
+ANNOTATION_PREFIX = "astra.operator.dev"
+
+
+def configure(settings: kopf.OperatorSettings) -> None:
+    """Apply the operator-wide kopf settings described in the module docstring."""
+    settings.persistence.finalizer = FINALIZER
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(
+        prefix=ANNOTATION_PREFIX
+    )
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=ANNOTATION_PREFIX, key="last-handled-configuration"
+    )
+    settings.watching.server_timeout = 300
+    settings.watching.inactivity_timeout = 120
+    settings.posting.level = logging.WARNING
+    settings.posting.reporting_component = "astra-operator"
+    settings.networking.enforce_retry_after = True
+
+
+@kopf.on.startup()
+async def startup(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
+    """Configure kopf and build the one AstraClient and Kubernetes client of this process."""
+    configure(settings)
+    cfg: config.OperatorConfig = memo["config"]
+    memo["runtime"] = rt.Runtime.build(cfg)
+
+
+@kopf.on.cleanup()
+async def cleanup(memo: Any, **_: Any) -> None:
+    """Close the shared clients."""
+    runtime: rt.Runtime | None = memo.get("runtime")
+    if runtime is not None:
+        await runtime.close()

@@ -1,0 +1,126 @@
+"""Everything the simulator remembers: the organisation, its databases, IAM, faults and counters."""
+
+from __future__ import annotations
+
+import collections
+import random
+import time
+from collections.abc import Callable
+
+from astra_operator.simulator import catalog, faults, iam, ids, model
+from astra_operator.simulator.timing import Timing
+
+
+class World:
+    """The state of one simulated Astra organisation. Not thread-safe: one event loop owns it."""
+
+    def __init__(
+        self,
+        timing: Timing,
+        *,
+        seed: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.timing = timing
+        self.ids = ids.IdSource(seed)
+        self.clock = clock
+        self.wall = wall
+        self.org_id = self.ids.uuid()
+        self.org_name = "Simulated Organization"
+        self.iam = iam.Iam(self.org_id, self.ids, lambda: ids.rfc3339(self.wall()))
+        self.faults = faults.FaultQueue()
+        self.counts: collections.Counter[str] = collections.Counter()
+        self.databases: dict[str, model.Database] = {}  # insertion order = creation order
+        self._seq: dict[str, int] = {}  # every id ever created (cursor positions survive 404)
+
+    @property
+    def rng(self) -> random.Random:
+        """The (seedable) random source for shuffles and signatures."""
+        return self.ids.rng
+
+    def now(self) -> float:
+        """The monotonic clock every timeline runs on."""
+        return self.clock()
+
+    def admin_role_id(self) -> str:
+        """The id of the built-in Organization Administrator role."""
+        return catalog.builtin_role_id(catalog.ORG_ADMIN)
+
+    # --- databases ----------------------------------------------------------------------------
+
+    def new_database(
+        self,
+        *,
+        owner: str,
+        name: str,
+        provider: str,
+        region: str,
+        tier: str,
+        units: int,
+        db_type: str | None,
+        keyspace: str,
+    ) -> model.Database:
+        """Store a new PENDING database with its first datacenter and default keyspace."""
+        seq = len(self._seq)
+        db = model.Database(
+            id=self.ids.uuid(),
+            seq=seq,
+            org_id=self.org_id,
+            owner_id=owner,
+            name=name,
+            provider=provider,
+            region=region,
+            tier=tier,
+            capacity_units=units,
+            db_type=db_type,
+            keyspace=keyspace,
+            created_wall=self.wall(),
+            created_mono=self.now(),
+            keyspaces=[keyspace],
+        )
+        db.datacenters.append(db.next_datacenter(provider, region, ids.rfc3339(db.created_wall)))
+        self.databases[db.id] = db
+        self._seq[db.id] = seq
+        return db
+
+    def lookup(self, db_id: str) -> model.Database | None:
+        """The database with its status brought up to date; None once it has expired."""
+        db = self.databases.get(db_id)
+        if db is None:
+            return None
+        db.settle(self.now())
+        if db.status == model.GONE:
+            del self.databases[db_id]
+            return None
+        return db
+
+    def every_database(self) -> list[model.Database]:
+        """All current databases (TERMINATED included) in creation order, statuses settled."""
+        now = self.now()
+        current: list[model.Database] = []
+        expired: list[model.Database] = []
+        for db in self.databases.values():
+            db.settle(now)
+            (expired if db.status == model.GONE else current).append(db)
+        for db in expired:
+            del self.databases[db.id]
+        return current
+
+    def position(self, db_id: str) -> int | None:
+        """Creation position of any id ever issued (the list cursor), else None."""
+        return self._seq.get(db_id)
+
+    def delete(self, db_id: str) -> None:
+        """Remove a record outright (an out-of-band deletion)."""
+        self.databases.pop(db_id, None)
+
+    # --- admin ----------------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Forget databases, custom roles, extra tokens, faults and counters."""
+        self.databases.clear()
+        self._seq.clear()
+        self.iam.reset()
+        self.faults.clear()
+        self.counts.clear()

@@ -1,0 +1,1 @@
+"""Tests of the DevOps API v2 simulator over real HTTP."""

@@ -25,7 +25,11 @@ from kubernetes import client as k8s
 from astra_operator.resources import database as db
 from tests.conftest import Cluster
 
-FAST_ENV = {"ASTRA_POLL_INTERVAL": "2", "ASTRA_BUSY_REQUEUE": "0.3", "ASTRA_CREATE_RETRY_GRACE": "1"}
+FAST_ENV = {
+    "ASTRA_POLL_INTERVAL": "2",
+    "ASTRA_BUSY_REQUEUE": "0.3",
+    "ASTRA_CREATE_RETRY_GRACE": "1",
+}
 
 
 class Sim:
@@ -62,9 +66,20 @@ def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sim]:
     ready = tmp_path_factory.mktemp("sim") / "ready.json"
     log = ready.with_name("simulator.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "astra_operator.cli", "simulate", "--port", "0",
-         "--timing", "fast", "--ready-file", str(ready)],
-        stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "astra_operator.cli",
+            "simulate",
+            "--port",
+            "0",
+            "--timing",
+            "fast",
+            "--ready-file",
+            str(ready),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 30
     while not ready.exists() or not ready.read_text().strip():
@@ -85,26 +100,43 @@ def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sim]:
 def sim(simulator: Sim) -> Sim:
     """The simulator, reset: no databases, faults or counts from earlier tests."""
     simulator.admin("POST", "/_sim/reset")
+    simulator.admin("POST", "/_sim/timing", {"timing": "fast"})
     return simulator
 
 
 class Operator:
     """One ``astra-operator run`` process watching one namespace."""
 
-    def __init__(self, kubeconfig: Path, namespace: str, sim: Sim, log: Path,
-                 extra_env: dict[str, str]) -> None:
+    def __init__(
+        self, kubeconfig: Path, namespace: str, sim: Sim, log: Path, extra_env: dict[str, str]
+    ) -> None:
         self.kubeconfig, self.namespace, self.sim, self.log = kubeconfig, namespace, sim, log
         self.extra_env = extra_env
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        env = {**os.environ, "KUBECONFIG": str(self.kubeconfig), "ASTRA_API_URL": self.sim.url,
-               "ASTRA_OPERATOR_NAMESPACE": self.namespace, **FAST_ENV, **self.extra_env}
+        env = {
+            **os.environ,
+            "KUBECONFIG": str(self.kubeconfig),
+            "ASTRA_API_URL": self.sim.url,
+            "ASTRA_OPERATOR_NAMESPACE": self.namespace,
+            **FAST_ENV,
+            **self.extra_env,
+        }
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "astra_operator.cli", "run", "-n", self.namespace,
-                 "--verbose"],
-                stdout=out, stderr=subprocess.STDOUT, env=env,
+                [
+                    sys.executable,
+                    "-m",
+                    "astra_operator.cli",
+                    "run",
+                    "-n",
+                    self.namespace,
+                    "--verbose",
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
             )
 
     def kill9(self) -> None:
@@ -125,8 +157,14 @@ class Operator:
 
 
 @pytest.fixture
-def make_operator(cluster: Cluster, sim: Sim, namespace: str, kube_api: k8s.ApiClient,
-                  crds_installed: list[str], tmp_path: Path) -> Iterator[Callable[..., Operator]]:
+def make_operator(
+    cluster: Cluster,
+    sim: Sim,
+    namespace: str,
+    kube_api: k8s.ApiClient,
+    crds_installed: list[str],
+    tmp_path: Path,
+) -> Iterator[Callable[..., Operator]]:
     """Factory: an operator for this test's namespace, with the admin token as its default
     credentials Secret. Afterwards, no log line may contain any simulator token."""
     token = sim.admin_token
@@ -160,8 +198,9 @@ def put_secret(api: k8s.ApiClient, namespace: str, name: str, data: dict[str, st
         core.replace_namespaced_secret(name, namespace, body)
 
 
-def wait_for(what: str, check: Callable[[], Any], timeout: float = 30.0,
-             interval: float = 0.2) -> Any:
+def wait_for(
+    what: str, check: Callable[[], Any], timeout: float = 30.0, interval: float = 0.2
+) -> Any:
     """Poll until ``check()`` is truthy; fail with ``what`` and the last value otherwise."""
     deadline = time.monotonic() + timeout
     last: Any = None
@@ -181,17 +220,24 @@ class Databases:
         self.core = k8s.CoreV1Api(api)
         self.namespace = namespace
 
-    def apply(self, name: str, spec: dict[str, Any], annotations: dict[str, str] | None = None
-              ) -> None:
-        body = {"apiVersion": db.API_VERSION, "kind": db.KIND,
-                "metadata": {"name": name, "annotations": annotations or {}}, "spec": spec}
-        self.custom.create_namespaced_custom_object(db.GROUP, db.VERSION, self.namespace,
-                                                    db.PLURAL, body)
+    def apply(
+        self, name: str, spec: dict[str, Any], annotations: dict[str, str] | None = None
+    ) -> None:
+        body = {
+            "apiVersion": db.API_VERSION,
+            "kind": db.KIND,
+            "metadata": {"name": name, "annotations": annotations or {}},
+            "spec": spec,
+        }
+        self.custom.create_namespaced_custom_object(
+            db.GROUP, db.VERSION, self.namespace, db.PLURAL, body
+        )
 
     def get(self, name: str) -> dict[str, Any] | None:
         try:
             obj: dict[str, Any] = self.custom.get_namespaced_custom_object(
-                db.GROUP, db.VERSION, self.namespace, db.PLURAL, name)
+                db.GROUP, db.VERSION, self.namespace, db.PLURAL, name
+            )
         except k8s.ApiException as exc:
             if exc.status == 404:
                 return None
@@ -199,12 +245,14 @@ class Databases:
         return obj
 
     def patch(self, name: str, patch: dict[str, Any]) -> None:
-        self.custom.patch_namespaced_custom_object(db.GROUP, db.VERSION, self.namespace,
-                                                   db.PLURAL, name, patch)
+        self.custom.patch_namespaced_custom_object(
+            db.GROUP, db.VERSION, self.namespace, db.PLURAL, name, patch
+        )
 
     def delete(self, name: str) -> None:
-        self.custom.delete_namespaced_custom_object(db.GROUP, db.VERSION, self.namespace,
-                                                    db.PLURAL, name)
+        self.custom.delete_namespaced_custom_object(
+            db.GROUP, db.VERSION, self.namespace, db.PLURAL, name
+        )
 
     def condition(self, name: str, type_: str) -> dict[str, Any]:
         obj = self.get(name) or {}
@@ -213,8 +261,9 @@ class Databases:
                 return dict(cond)
         return {}
 
-    def wait_condition(self, name: str, type_: str, status: str, reason: str | None = None,
-                       timeout: float = 30.0) -> dict[str, Any]:
+    def wait_condition(
+        self, name: str, type_: str, status: str, reason: str | None = None, timeout: float = 30.0
+    ) -> dict[str, Any]:
         def check() -> dict[str, Any] | None:
             cond = self.condition(name, type_)
             ok = cond.get("status") == status and (reason is None or cond.get("reason") == reason)
@@ -228,7 +277,8 @@ class Databases:
 
     def events(self, name: str) -> list[tuple[str, str, str]]:
         items = self.core.list_namespaced_event(
-            self.namespace, field_selector=f"involvedObject.name={name}").items
+            self.namespace, field_selector=f"involvedObject.name={name}"
+        ).items
         return [(e.type, e.reason, e.message or "") for e in items]
 
 

@@ -18,12 +18,22 @@ CREATE = "POST /v2/databases"
 
 
 def test_create_reaches_ready_with_status_endpoints_and_connection_secret(
-    make_operator: Callable[..., Operator], databases: Databases, sim: Sim,
-    kube_api: k8s.ApiClient, namespace: str,
+    make_operator: Callable[..., Operator],
+    databases: Databases,
+    sim: Sim,
+    kube_api: k8s.ApiClient,
+    namespace: str,
 ) -> None:
     make_operator()
-    databases.apply("orders", {**SERVERLESS, "dbType": "vector", "keyspace": "shop",
-                               "connectionSecret": {"name": "orders-conn"}})
+    databases.apply(
+        "orders",
+        {
+            **SERVERLESS,
+            "dbType": "vector",
+            "keyspace": "shop",
+            "connectionSecret": {"name": "orders-conn"},
+        },
+    )
     databases.wait_condition("orders", "Ready", "True", "Available")
     status = databases.get("orders")["status"]  # type: ignore[index]
     [created] = sim.databases("orders")
@@ -32,7 +42,8 @@ def test_create_reaches_ready_with_status_endpoints_and_connection_secret(
     assert status["observedGeneration"] == 1
     assert status["keyspaces"] == ["shop"]
     assert status["endpoints"]["dataAPI"] == (
-        f"https://{created['id']}-us-east1.apps.astra.datastax.com")
+        f"https://{created['id']}-us-east1.apps.astra.datastax.com"
+    )
     assert status["endpoints"]["cqlsh"].endswith("/cqlsh")
     assert "createPending" not in status
     assert databases.condition("orders", "Synced")["status"] == "True"
@@ -54,18 +65,30 @@ def _secret(api: k8s.ApiClient, namespace: str, name: str) -> dict[str, str] | N
 
 
 def test_kill_9_between_create_call_and_status_write_leaves_one_database(
-    make_operator: Callable[..., Operator], databases: Databases, sim: Sim,
+    make_operator: Callable[..., Operator],
+    databases: Databases,
+    sim: Sim,
 ) -> None:
     # The simulator creates the database, then holds the response back: the operator is
     # killed while it waits, before it can record the id.
-    sim.admin("POST", "/_sim/faults", {"kind": "latency", "seconds": 30, "after": True,
-                                       "method": "POST", "path": "^/v2/databases$"})
+    sim.admin(
+        "POST",
+        "/_sim/faults",
+        {
+            "kind": "latency",
+            "seconds": 30,
+            "after": True,
+            "method": "POST",
+            "path": "^/v2/databases$",
+        },
+    )
     op = make_operator()
     databases.apply("crashy", SERVERLESS)
     wait_for("the create to reach Astra", lambda: sim.databases("crashy"))
     op.kill9()
     status = databases.get("crashy")["status"]  # type: ignore[index]
-    assert "createPending" in status and "databaseID" not in status
+    assert "createPending" in status
+    assert "databaseID" not in status
     make_operator()
     databases.wait_condition("crashy", "Ready", "True", "Available")
     [only] = sim.databases("crashy")
@@ -75,10 +98,15 @@ def test_kill_9_between_create_call_and_status_write_leaves_one_database(
 
 
 def test_dropped_create_response_leaves_one_database(
-    make_operator: Callable[..., Operator], databases: Databases, sim: Sim,
+    make_operator: Callable[..., Operator],
+    databases: Databases,
+    sim: Sim,
 ) -> None:
-    sim.admin("POST", "/_sim/faults", {"kind": "drop_response", "method": "POST",
-                                       "path": "^/v2/databases$"})
+    sim.admin(
+        "POST",
+        "/_sim/faults",
+        {"kind": "drop_response", "method": "POST", "path": "^/v2/databases$"},
+    )
     make_operator()
     databases.apply("dropped", SERVERLESS)
     databases.wait_condition("dropped", "Ready", "True", "Available")
@@ -87,15 +115,32 @@ def test_dropped_create_response_leaves_one_database(
 
 
 def test_rate_limits_and_server_errors_converge_without_duplicates(
-    make_operator: Callable[..., Operator], databases: Databases, sim: Sim,
+    make_operator: Callable[..., Operator],
+    databases: Databases,
+    sim: Sim,
 ) -> None:
-    sim.admin("POST", "/_sim/faults", [
-        {"kind": "status", "status": 429, "retryAfter": 1, "count": 3, "method": "POST",
-         "path": "^/v2/databases$"},
-        {"kind": "status", "status": 503, "count": 4, "method": "POST",
-         "path": "^/v2/databases$"},
-        {"kind": "status", "status": 502, "count": 10, "method": "GET"},
-    ])
+    sim.admin(
+        "POST",
+        "/_sim/faults",
+        [
+            {
+                "kind": "status",
+                "status": 429,
+                "retryAfter": 1,
+                "count": 3,
+                "method": "POST",
+                "path": "^/v2/databases$",
+            },
+            {
+                "kind": "status",
+                "status": 503,
+                "count": 4,
+                "method": "POST",
+                "path": "^/v2/databases$",
+            },
+            {"kind": "status", "status": 502, "count": 10, "method": "GET"},
+        ],
+    )
     make_operator()
     names = [f"storm-{i}" for i in range(3)]
     for name in names:
@@ -107,7 +152,9 @@ def test_rate_limits_and_server_errors_converge_without_duplicates(
 
 
 def test_database_terminated_outside_is_reported_and_not_recreated(
-    make_operator: Callable[..., Operator], databases: Databases, sim: Sim,
+    make_operator: Callable[..., Operator],
+    databases: Databases,
+    sim: Sim,
 ) -> None:
     make_operator()
     databases.apply("victim", SERVERLESS)
@@ -125,7 +172,9 @@ def test_database_terminated_outside_is_reported_and_not_recreated(
 
 
 def test_delete_policy_terminates_and_retries_while_astra_is_busy(
-    make_operator: Callable[..., Operator], databases: Databases, sim: Sim,
+    make_operator: Callable[..., Operator],
+    databases: Databases,
+    sim: Sim,
 ) -> None:
     make_operator()
     databases.apply("doomed", {**SERVERLESS, "deletionPolicy": "Delete"})
@@ -142,7 +191,9 @@ def test_delete_policy_terminates_and_retries_while_astra_is_busy(
 
 
 def test_retain_releases_without_any_api_call(
-    make_operator: Callable[..., Operator], databases: Databases, sim: Sim,
+    make_operator: Callable[..., Operator],
+    databases: Databases,
+    sim: Sim,
 ) -> None:
     make_operator()
     databases.apply("kept", {**SERVERLESS, "deletionPolicy": "Retain"})
@@ -155,7 +206,9 @@ def test_retain_releases_without_any_api_call(
 
 
 def test_default_deletion_policy_comes_from_operator_config(
-    make_operator: Callable[..., Operator], databases: Databases, sim: Sim,
+    make_operator: Callable[..., Operator],
+    databases: Databases,
+    sim: Sim,
 ) -> None:
     make_operator(ASTRA_DEFAULT_DELETION_POLICY="Delete")
     databases.apply("by-default", SERVERLESS)
@@ -166,11 +219,14 @@ def test_default_deletion_policy_comes_from_operator_config(
 
 
 def test_deletion_protection_keeps_object_and_database_and_says_how(
-    make_operator: Callable[..., Operator], databases: Databases, sim: Sim,
+    make_operator: Callable[..., Operator],
+    databases: Databases,
+    sim: Sim,
 ) -> None:
     make_operator()
-    databases.apply("precious", {**SERVERLESS, "deletionPolicy": "Delete",
-                                 "deletionProtection": True})
+    databases.apply(
+        "precious", {**SERVERLESS, "deletionPolicy": "Delete", "deletionProtection": True}
+    )
     databases.wait_condition("precious", "Ready", "True")
     databases.delete("precious")
     synced = databases.wait_condition("precious", "Synced", "False", "DeletionProtected")
@@ -183,7 +239,9 @@ def test_deletion_protection_keeps_object_and_database_and_says_how(
 
 
 def test_paused_object_makes_no_api_calls(
-    make_operator: Callable[..., Operator], databases: Databases, sim: Sim,
+    make_operator: Callable[..., Operator],
+    databases: Databases,
+    sim: Sim,
 ) -> None:
     make_operator()
     databases.apply("resting", SERVERLESS)
@@ -199,26 +257,41 @@ def test_paused_object_makes_no_api_calls(
 
 
 def test_adopts_an_existing_database_and_never_creates_for_a_missing_one(
-    make_operator: Callable[..., Operator], databases: Databases, sim: Sim,
+    make_operator: Callable[..., Operator],
+    databases: Databases,
+    sim: Sim,
 ) -> None:
-    made = sim.api("POST", "/v2/databases", json={"name": "legacy", "cloudProvider": "AWS",
-                                                  "region": "us-east-2", "tier": "serverless",
-                                                  "capacityUnits": 1})
+    made = sim.api(
+        "POST",
+        "/v2/databases",
+        json={
+            "name": "legacy",
+            "cloudProvider": "AWS",
+            "region": "us-east-2",
+            "tier": "serverless",
+            "capacityUnits": 1,
+        },
+    )
     legacy_id = made.headers["Location"]
     make_operator()
-    databases.apply("legacy", {"cloudProvider": "AWS", "region": "us-east-2",
-                               "databaseID": legacy_id})
+    databases.apply(
+        "legacy", {"cloudProvider": "AWS", "region": "us-east-2", "databaseID": legacy_id}
+    )
     databases.wait_condition("legacy", "Ready", "True")
     missing = "00000000-0000-4000-8000-000000000000"
     databases.apply("ghost", {**SERVERLESS, "databaseID": missing})
     synced = databases.wait_condition("ghost", "Synced", "False", "DatabaseNotFound", timeout=90)
-    assert missing in synced["message"] and "never creates" in synced["message"]
+    assert missing in synced["message"]
+    assert "never creates" in synced["message"]
     assert sim.count(CREATE) == 1  # only the test's own create
 
 
 def test_credentials_problems_are_conditions_naming_the_fix(
-    make_operator: Callable[..., Operator], databases: Databases, sim: Sim,
-    kube_api: k8s.ApiClient, namespace: str,
+    make_operator: Callable[..., Operator],
+    databases: Databases,
+    sim: Sim,
+    kube_api: k8s.ApiClient,
+    namespace: str,
 ) -> None:
     make_operator()
     ref = {"secretRef": {"name": "team-token", "key": "token"}}

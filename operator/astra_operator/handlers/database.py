@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 import kopf
 import pydantic
@@ -34,17 +34,21 @@ def _post(body: kopf.Body, outcome: base.Outcome) -> None:
         kopf.event(body, type=event.type, reason=event.reason, message=event.message)
 
 
-def _changed(before: db.AstraDatabaseStatus, after: db.AstraDatabaseStatus, poll: float) -> bool:
-    """Write when anything but lastObservedTime changed, or that is older than a poll."""
+STATUS_REFRESH: Final = 300.0
+"""Seconds after which lastObservedTime is rewritten even when nothing else changed."""
+
+
+def _changed(before: db.AstraDatabaseStatus, after: db.AstraDatabaseStatus) -> bool:
+    """Write when anything but lastObservedTime changed, or that is 5 minutes old."""
     ignore = {"last_observed_time"}
     if before.model_dump(exclude=ignore) != after.model_dump(exclude=ignore):
         return True
     old, new = before.last_observed_time, after.last_observed_time
-    return new is not None and (old is None or (new - old).total_seconds() >= poll)
+    return new is not None and (old is None or (new - old).total_seconds() >= STATUS_REFRESH)
 
 
 async def _write(runtime: rt.Runtime, obj: base.DatabaseObject, outcome: base.Outcome) -> None:
-    if _changed(obj.status, outcome.status, runtime.deps.config.poll_interval):
+    if _changed(obj.status, outcome.status):
         await runtime.kube.patch_status(obj.ref, base.wire_status(outcome.status))
 
 

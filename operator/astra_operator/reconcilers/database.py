@@ -175,7 +175,8 @@ class _DatabaseRun(base.Run):
 
     def missing(self, db_id: str) -> base.Outcome:
         first = self.deps.first_missing.setdefault(db_id, self.now)
-        if self.status.phase is None and self.now - first < CREATE_GRACE:
+        created_here = self.obj.spec.database_id is None and self.status.phase is None
+        if created_here and self.now - first < CREATE_GRACE:
             ready = conditions.Update(
                 READY, "False", R.CREATING, "Astra does not show the new database yet."
             )

@@ -30,7 +30,11 @@ PERMISSIONS: Final[dict[str, str]] = {
     "list": "org-db-view",
     "terminate": "org-db-terminate",
     "park": "org-db-suspend",
+    "unpark": "org-db-suspend",
     "resize": "org-db-expand",
+    "add_keyspace": "db-keyspace-create",
+    "add_region": "db-manage-region",
+    "remove_region": "db-manage-region",
 }
 """The Astra role permission each operator action needs (named in 401 messages)."""
 
@@ -206,8 +210,9 @@ def failure(exc: errors.AstraError, action: str, *, backoff: float) -> Failure:
     if isinstance(exc, errors.Unauthorized | errors.Forbidden):
         need = PERMISSIONS.get(action, "the matching")
         message = (
-            f"Astra refused the token ({exc.status}) to {action} the database: the token's "
-            f"role needs the {need} permission, or the token is invalid or expired."
+            f"Astra refused the token ({exc.status}) for the database action "
+            f"{action!r}: the token's role needs the {need} permission, or the token is "
+            "invalid or expired."
         )
         return Failure(
             conditions.Update(SYNCED, "False", S.RECONCILE_ERROR, message),
@@ -215,7 +220,7 @@ def failure(exc: errors.AstraError, action: str, *, backoff: float) -> Failure:
             warn=True,
         )
     if isinstance(exc, errors.InvalidRequest):
-        message = f"Astra rejected the request to {action} the database: {exc.message}"
+        message = f"Astra rejected the database action {action!r}: {exc.message}"
         return Failure(
             conditions.Update(SYNCED, "False", S.SPEC_REJECTED, message),
             max(backoff, 60.0),
@@ -225,7 +230,7 @@ def failure(exc: errors.AstraError, action: str, *, backoff: float) -> Failure:
         delay = max(exc.retry_after, 1.0)
     else:
         delay = backoff
-    message = f"Could not {action} the database, will retry in {delay:.0f} s: {exc.message}"
+    message = f"The database action {action!r} failed, retrying in {delay:.0f} s: {exc.message}"
     return Failure(
         conditions.Update(SYNCED, "False", S.RECONCILE_ERROR, message), delay, warn=False
     )

@@ -38,6 +38,26 @@ class AstraPort(Protocol):
 
     async def terminate_database(self, database_id: str, *, token: str | None = None) -> None: ...
 
+    async def park_database(self, database_id: str, *, token: str | None = None) -> None: ...
+
+    async def unpark_database(self, database_id: str, *, token: str | None = None) -> None: ...
+
+    async def resize_database(
+        self, database_id: str, capacity_units: int, *, token: str | None = None
+    ) -> None: ...
+
+    async def add_keyspace(
+        self, database_id: str, keyspace: str, *, token: str | None = None
+    ) -> None: ...
+
+    async def add_datacenter(
+        self, database_id: str, datacenter: models.DatacenterCreate, *, token: str | None = None
+    ) -> None: ...
+
+    async def terminate_datacenter(
+        self, database_id: str, datacenter_id: str, *, token: str | None = None
+    ) -> None: ...
+
 
 class KubePort(Protocol):
     """The Kubernetes calls the reconcilers make (beyond kopf's own)."""

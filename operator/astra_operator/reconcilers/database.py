@@ -13,9 +13,10 @@ from typing import Final
 
 from astra_operator.astra import errors, models
 from astra_operator.kube import api as kube_api
-from astra_operator.logic import conditions, phases
+from astra_operator.logic import changes, conditions, phases
 from astra_operator.logic import database as logic
 from astra_operator.reconcilers import base
+from astra_operator.reconcilers import changes as reconciler_changes
 from astra_operator.resources import database as db
 
 R = db.DatabaseReadyReason
@@ -23,6 +24,7 @@ S = db.DatabaseSyncedReason
 READY, SYNCED = logic.READY, logic.SYNCED
 CREATE_GRACE: Final = timedelta(seconds=60)
 """How long a 404 right after create is taken for Astra's eventual consistency."""
+apply_change = reconciler_changes.apply
 SYNCED_OK: Final = conditions.Update(SYNCED, "True", S.RECONCILE_SUCCESS, "")
 
 
@@ -158,7 +160,39 @@ class _DatabaseRun(base.Run):
         self.announce(ready, kind)
         if kind is phases.Kind.READY:
             await self.connection_secret(database)
+        change = changes.next_change(self.obj.spec, database)
+        if change is not None:
+            return await self.change(change, database, ready, token)
         return self.outcome([ready, SYNCED_OK], self.requeue(kind))
+
+    async def change(
+        self,
+        change: changes.Change,
+        database: models.Database,
+        ready: conditions.Update,
+        token: str,
+    ) -> base.Outcome:
+        """Make one day-2 change; Astra reports the database busy until it is done."""
+        if not changes.allowed(change, database):
+            message = (
+                f"Cannot {change.description} now: Astra does not offer "
+                f"{changes.ACTIONS[change.kind]!r} in status {database.status}."
+            )
+            update = conditions.Update(SYNCED, "False", S.RECONCILE_ERROR, message)
+            return self.outcome([ready, update], self.deps.config.poll_interval)
+        self.action = change.kind
+        try:
+            await apply_change(change, self.obj.spec, database, self.deps.astra, token)
+        except errors.Conflict:  # another change is in flight: come back soon
+            return self.outcome([ready, SYNCED_OK], self.deps.config.busy_requeue)
+        self.event(
+            reconciler_changes.EVENT_REASONS[change.kind],
+            f"Requested Astra to {change.description}.",
+        )
+        updating = conditions.Update(
+            READY, ready.status, R.UPDATING, f"Applying the spec: {change.description}."
+        )
+        return self.outcome([updating, SYNCED_OK], self.deps.config.busy_requeue)
 
     def requeue(self, kind: phases.Kind) -> float:
         cfg = self.deps.config

@@ -128,14 +128,20 @@ def test_finalizer_keeps_object_until_removed(kube_api: k8s.ApiClient, namespace
 def test_watch_sees_added_modified_deleted(kube_api: k8s.ApiClient, namespace: str) -> None:
     api = k8s.CustomObjectsApi(kube_api)
     events: list[tuple[str, str]] = []
-    started = threading.Event()
+    listed = api.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL)
+    since = listed["metadata"]["resourceVersion"]  # the watch replays everything after this
     w = watch.Watch()
 
     def consume() -> None:
         stream = w.stream(
-            api.list_namespaced_custom_object, GROUP, VERSION, namespace, PLURAL, timeout_seconds=30
+            api.list_namespaced_custom_object,
+            GROUP,
+            VERSION,
+            namespace,
+            PLURAL,
+            resource_version=since,
+            timeout_seconds=30,
         )
-        started.set()
         for event in stream:
             events.append((event["type"], event["object"]["metadata"]["name"]))
             if event["type"] == "DELETED":
@@ -143,7 +149,6 @@ def test_watch_sees_added_modified_deleted(kube_api: k8s.ApiClient, namespace: s
 
     thread = threading.Thread(target=consume, daemon=True)
     thread.start()
-    started.wait(10)
     api.create_namespaced_custom_object(
         GROUP, VERSION, namespace, PLURAL, json.loads(_widget("x", 1))
     )

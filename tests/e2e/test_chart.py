@@ -1,0 +1,226 @@
+"""The Helm chart rendered and linted by the real helm binary (no cluster needed).
+
+What is checked: ``helm lint --strict``; what the default values and ``watchNamespaces``
+render (RBAC shape, the one-replica Recreate Deployment, its hardening and ASTRA_* settings);
+values the chart refuses; and that the chart's CRD is byte-equal to crds/.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import REPO
+from tests.e2e.conftest import CHART, Helm
+
+pytestmark = pytest.mark.integration
+
+Doc = dict[str, Any]
+
+
+def render(helm: Helm, *values: str, namespace: str = "ops") -> list[Doc]:
+    out = helm("template", "rel", str(CHART), "--namespace", namespace, *values).stdout
+    return [doc for doc in yaml.safe_load_all(out) if doc]
+
+
+def kinds(docs: list[Doc]) -> list[tuple[str, str | None]]:
+    return sorted((d["kind"], d["metadata"].get("namespace")) for d in docs)
+
+
+def one(docs: list[Doc], kind: str, namespace: str | None = None) -> Doc:
+    found = [
+        d
+        for d in docs
+        if d["kind"] == kind and (namespace is None or d["metadata"].get("namespace") == namespace)
+    ]
+    assert len(found) == 1, f"{kind} in {namespace}: {len(found)} found"
+    return found[0]
+
+
+def env_of(container: Doc) -> dict[str, object]:
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
+
+
+def rules(role: Doc) -> set[tuple[str, str, str]]:
+    """(apiGroup, resource, verb) triples, with resourceNames appended to the resource."""
+    found = set()
+    for rule in role["rules"]:
+        names = ",".join(rule.get("resourceNames", []))
+        for group in rule["apiGroups"]:
+            for resource in rule["resources"]:
+                for verb in rule["verbs"]:
+                    found.add((group, f"{resource}[{names}]" if names else resource, verb))
+    return found
+
+
+NAMESPACED_RULES = {
+    ("astra.operator.dev", "astradatabases", "get"),
+    ("astra.operator.dev", "astradatabases", "list"),
+    ("astra.operator.dev", "astradatabases", "watch"),
+    ("astra.operator.dev", "astradatabases", "patch"),
+    ("astra.operator.dev", "astradatabases/status", "patch"),
+    ("astra.operator.dev", "astradatabases/finalizers", "update"),
+    ("", "events", "create"),
+    ("", "secrets", "get"),
+    ("", "secrets", "create"),
+    ("", "secrets", "update"),
+}
+CRD_SCAN = {
+    ("apiextensions.k8s.io", "customresourcedefinitions", "list"),
+    ("apiextensions.k8s.io", "customresourcedefinitions", "watch"),
+}
+NAMESPACE_SCAN = {("", "namespaces", "list"), ("", "namespaces", "watch")}
+
+
+def test_lint_strict_passes(helm: Helm) -> None:
+    result = helm("lint", "--strict", str(CHART))
+    assert "0 chart(s) failed" in result.stdout
+
+
+def test_chart_crds_are_byte_equal_to_crds_dir() -> None:
+    generated = sorted(p.name for p in (REPO / "crds").glob("*.yaml"))
+    charted = sorted(p.name for p in (CHART / "crds").glob("*.yaml"))
+    assert charted == generated, "helm/astra-operator/crds/ and crds/ hold different files"
+    for name in generated:
+        assert (CHART / "crds" / name).read_bytes() == (REPO / "crds" / name).read_bytes(), (
+            f"{name} differs: cp crds/{name} helm/astra-operator/crds/"
+        )
+
+
+def test_default_values_watch_all_namespaces_with_one_cluster_role(helm: Helm) -> None:
+    docs = render(helm)
+    assert kinds(docs) == [
+        ("ClusterRole", None),
+        ("ClusterRoleBinding", None),
+        ("Deployment", "ops"),
+        ("ServiceAccount", "ops"),
+    ]
+    # Watching all namespaces, kopf never lists namespaces: that rule is not granted.
+    assert rules(one(docs, "ClusterRole")) == NAMESPACED_RULES | CRD_SCAN
+    binding = one(docs, "ClusterRoleBinding")
+    sa = one(docs, "ServiceAccount")["metadata"]["name"]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": sa, "namespace": "ops"}]
+    env = env_of(one(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0])
+    assert env["ASTRA_NAMESPACES"] == ""
+
+
+def test_deployment_is_one_hardened_replica_configured_by_env(helm: Helm) -> None:
+    deployment = one(render(helm), "Deployment")
+    spec = deployment["spec"]
+    assert spec["replicas"] == 1
+    assert spec["strategy"] == {"type": "Recreate"}
+    pod = spec["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    [container] = pod["containers"]
+    assert container["image"] == "astra-operator:0.1.0"
+    hardening = container["securityContext"]
+    assert hardening["readOnlyRootFilesystem"] is True
+    assert hardening["allowPrivilegeEscalation"] is False
+    assert hardening["capabilities"] == {"drop": ["ALL"]}
+    assert container["resources"]["limits"]["memory"] == "256Mi"
+    assert container["args"] == ["--liveness=http://0.0.0.0:8080/healthz"]
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
+    assert env_of(container) == {
+        "ASTRA_API_URL": "https://api.astra.datastax.com",
+        "ASTRA_NAMESPACES": "",
+        "ASTRA_OPERATOR_NAMESPACE": {"fieldRef": {"fieldPath": "metadata.namespace"}},
+        "ASTRA_CREDENTIALS_SECRET": "astra-credentials",
+        "ASTRA_CREDENTIALS_KEY": "token",
+        "ASTRA_DEFAULT_DELETION_POLICY": "Retain",
+        "ASTRA_POLL_INTERVAL": "60",
+        "ASTRA_LOG_FORMAT": "json",
+    }
+
+
+def test_watch_namespaces_render_a_role_per_namespace(helm: Helm) -> None:
+    docs = render(helm, "--set", "watchNamespaces={team-a,team-b}")
+    assert kinds(docs) == [
+        ("ClusterRole", None),
+        ("ClusterRoleBinding", None),
+        ("Deployment", "ops"),
+        ("Role", "ops"),
+        ("Role", "team-a"),
+        ("Role", "team-b"),
+        ("RoleBinding", "ops"),
+        ("RoleBinding", "team-a"),
+        ("RoleBinding", "team-b"),
+        ("ServiceAccount", "ops"),
+    ]
+    # Cluster-wide, only what kopf's discovery needs; namespaced rules per watched namespace.
+    assert rules(one(docs, "ClusterRole")) == CRD_SCAN | NAMESPACE_SCAN
+    assert rules(one(docs, "Role", "team-a")) == NAMESPACED_RULES
+    assert rules(one(docs, "Role", "team-b")) == NAMESPACED_RULES
+    # In its own (unwatched) namespace, the operator reads its default token Secret only.
+    assert rules(one(docs, "Role", "ops")) == {("", "secrets[astra-credentials]", "get")}
+    env = env_of(one(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0])
+    assert env["ASTRA_NAMESPACES"] == "team-a,team-b"
+
+
+def test_watching_the_release_namespace_needs_no_credentials_role(helm: Helm) -> None:
+    docs = render(helm, "--set", "watchNamespaces={ops}")
+    assert [d["metadata"]["name"] for d in docs if d["kind"] == "Role"] == ["rel-astra-operator"]
+
+
+def test_settings_reach_the_container(helm: Helm) -> None:
+    docs = render(
+        helm,
+        "--set", "apiUrl=https://astra.example.test",
+        "--set", "credentials.secretName=tok,credentials.key=t",
+        "--set", "defaultDeletionPolicy=Delete,pollInterval=15,logFormat=text,verbose=true",
+        "--set-string", "extraEnv[0].name=ASTRA_API_TIMEOUT,extraEnv[0].value=45",
+        "--set", "image.repository=registry.test/astra-operator,image.tag=dev",
+        "--set", "livenessProbe.port=9090",
+    )  # fmt: skip
+    [container] = one(docs, "Deployment")["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == "registry.test/astra-operator:dev"
+    assert container["args"] == ["--liveness=http://0.0.0.0:9090/healthz", "--verbose"]
+    env = env_of(container)
+    assert env["ASTRA_API_URL"] == "https://astra.example.test"
+    assert (env["ASTRA_CREDENTIALS_SECRET"], env["ASTRA_CREDENTIALS_KEY"]) == ("tok", "t")
+    assert env["ASTRA_DEFAULT_DELETION_POLICY"] == "Delete"
+    assert (env["ASTRA_POLL_INTERVAL"], env["ASTRA_LOG_FORMAT"]) == ("15", "text")
+    assert env["ASTRA_API_TIMEOUT"] == "45"
+
+
+def test_credentials_secret_is_created_only_on_request(helm: Helm) -> None:
+    assert not [d for d in render(helm) if d["kind"] == "Secret"]
+    token = "AstraCS:not-a-real-token"
+    docs = render(helm, "--set", f"credentials.create=true,credentials.token={token}")
+    secret = one(docs, "Secret")
+    assert secret["metadata"] == {**secret["metadata"], "name": "astra-credentials"}
+    assert set(secret["data"]) == {"token"}
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (["--set", "replicaCount=2"], "replicaCount"),
+        (["--set", "watchNamespaces={team-*}"], "watchNamespaces"),
+        (["--set", "credentials.create=true"], "credentials.token is required"),
+        (["--set", "defaultDeletionPolicy=Orphan"], "defaultDeletionPolicy"),
+        (["--set", "logFormat=yaml"], "logFormat"),
+        (["--set", "extraEnv[0].name=X,extraEnv[0].value=1"], "extraEnv"),
+        (["--set", "serviceAccount.create=false"], "serviceAccount.name is required"),
+    ],
+    ids=[
+        "two-replicas",
+        "glob",
+        "create-without-token",
+        "policy",
+        "log-format",
+        "env-not-string",
+        "no-sa-name",
+    ],
+)
+def test_values_the_operator_cannot_honour_are_refused(
+    helm: Helm, values: list[str], message: str
+) -> None:
+    result: subprocess.CompletedProcess[str] = helm(
+        "template", "rel", str(CHART), *values, check=False
+    )
+    assert result.returncode != 0, result.stdout
+    assert message in result.stderr

@@ -306,3 +306,30 @@ def test_credentials_problems_are_conditions_naming_the_fix(
     assert read_only not in str(obj)
     assert all(read_only not in message for _, _, message in databases.events("locked"))
     assert sim.databases("locked") == []
+
+
+def test_transient_404_right_after_create_is_tolerated(
+    make_operator: Callable[..., Operator],
+    databases: Databases,
+    sim: Sim,
+) -> None:
+    sim.admin("POST", "/_sim/faults", {"kind": "not_found_after_create", "seconds": 3})
+    make_operator()
+    databases.apply("shy", SERVERLESS)
+    databases.wait_condition("shy", "Ready", "True", "Available")
+    assert sim.count(CREATE) == 1
+    assert "DatabaseNotFound" not in [r for _, r, _ in databases.events("shy")]
+
+
+def test_database_ending_in_error_is_reported_not_guessed_at(
+    make_operator: Callable[..., Operator],
+    databases: Databases,
+    sim: Sim,
+) -> None:
+    sim.admin("POST", "/_sim/faults", {"kind": "create_error"})
+    make_operator()
+    databases.apply("broken", SERVERLESS)
+    ready = databases.wait_condition("broken", "Ready", "False", "Unavailable")
+    assert "ERROR" in ready["message"]
+    assert ("Warning", "Unavailable") in [(t, r) for t, r, _ in databases.events("broken")]
+    assert sim.count(CREATE) == 1

@@ -9,8 +9,9 @@ Choices, deliberately (see docs/operations.md):
 - Watches: the server closes each watch after 5 minutes and kopf declares a silent stream dead
   after 2 minutes (bookmarks keep healthy streams talking), so a stalled watch cannot leave the
   operator blind (kopf#955).
-- Posting: only WARNING+ log lines become Events; our own Events (one per Astra write and per
-  failure a user must act on) are posted explicitly.
+- Posting: log lines never become Events (``posting.loggers`` off: a retrying handler would
+  post one per retry); our own Events (one per Astra write, one per distinct failure a user
+  must act on) are posted explicitly with ``kopf.event``.
 - Standalone: one replica (the chart uses ``strategy: Recreate``); no peering objects needed.
 """
 
@@ -39,6 +40,7 @@ def configure(settings: kopf.OperatorSettings) -> None:
     )
     settings.watching.server_timeout = 300
     settings.watching.inactivity_timeout = 120
+    settings.posting.loggers = False
     settings.posting.level = logging.WARNING
     settings.posting.reporting_component = "astra-operator"
     settings.networking.enforce_retry_after = True

@@ -333,3 +333,24 @@ def test_database_ending_in_error_is_reported_not_guessed_at(
     assert "ERROR" in ready["message"]
     assert ("Warning", "Unavailable") in [(t, r) for t, r, _ in databases.events("broken")]
     assert sim.count(CREATE) == 1
+
+
+def test_reconcile_requested_annotation_observes_an_outside_change_at_once(
+    make_operator: Callable[..., Operator],
+    databases: Databases,
+    sim: Sim,
+) -> None:
+    make_operator(ASTRA_POLL_INTERVAL="3600")  # no periodic poll would notice in time
+    databases.apply("nudge", SERVERLESS)
+    databases.wait_condition("nudge", "Ready", "True")
+    [made] = sim.databases("nudge")
+    sim.admin("POST", f"/_sim/databases/{made['id']}/external", {"action": "hibernate"})
+    databases.patch(
+        "nudge",
+        {
+            "metadata": {
+                "annotations": {"astra.operator.dev/reconcile-requested-at": "2026-11-23T12:00:00Z"}
+            }
+        },
+    )
+    databases.wait_condition("nudge", "Ready", "False", timeout=10)

@@ -144,11 +144,13 @@ async def database_daemon(
 def wake_on_change(
     event: Mapping[str, Any], uid: str, meta: kopf.Meta, memo: Any, **_: Any
 ) -> None:
-    """Wake the daemon when the spec, the pause annotation or deletion state changes."""
+    """Wake the daemon when the spec, the pause or reconcile-requested-at annotation, or the
+    deletion state changes (not on our own status writes)."""
     runtime = _runtime(memo)
     key = (
         meta.get("generation"),
         meta.annotations.get(base.PAUSE_ANNOTATION),
+        meta.annotations.get(base.RECONCILE_ANNOTATION),
         meta.get("deletionTimestamp"),
     )
     if runtime.seen.get(uid) != key:

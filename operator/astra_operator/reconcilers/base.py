@@ -15,6 +15,8 @@ from astra_operator.resources import common
 from astra_operator.resources import database as db
 
 PAUSE_ANNOTATION = "astra.operator.dev/paused"
+RECONCILE_ANNOTATION = "astra.operator.dev/reconcile-requested-at"
+"""Set (or change) to any value, e.g. a timestamp, to reconcile an object right away."""
 
 
 class AstraPort(Protocol):

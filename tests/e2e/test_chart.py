@@ -90,6 +90,14 @@ def test_chart_crds_are_byte_equal_to_crds_dir() -> None:
         )
 
 
+def test_argocd_style_render_includes_the_crd(helm: Helm) -> None:
+    # ArgoCD renders charts with `helm template --include-crds` and applies crds/ every sync.
+    out = helm("template", "rel", str(CHART), "--include-crds").stdout
+    [crd] = [d for d in yaml.safe_load_all(out) if d and d["kind"] == "CustomResourceDefinition"]
+    source = REPO / "crds" / "astra.operator.dev_astradatabases.yaml"
+    assert crd == yaml.safe_load(source.read_text())
+
+
 def test_default_values_watch_all_namespaces_with_one_cluster_role(helm: Helm) -> None:
     docs = render(helm)
     assert kinds(docs) == [
@@ -193,6 +201,11 @@ def test_credentials_secret_is_created_only_on_request(helm: Helm) -> None:
     secret = one(docs, "Secret")
     assert secret["metadata"] == {**secret["metadata"], "name": "astra-credentials"}
     assert set(secret["data"]) == {"token"}
+
+
+def test_clusters_older_than_1_29_are_refused(helm: Helm) -> None:
+    result = helm("template", "rel", str(CHART), "--kube-version", "1.28.0", check=False)
+    assert "requires kubeVersion: >=1.29.0-0" in result.stderr
 
 
 @pytest.mark.parametrize(

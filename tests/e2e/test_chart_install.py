@@ -9,89 +9,31 @@ installed Deployment and a kubeconfig holding a token of the chart's ServiceAcco
 from __future__ import annotations
 
 import base64
-import dataclasses
 import os
 import re
 import signal
 import subprocess
 import sys
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import yaml
 from kubernetes import client as k8s
 
 from astra_operator.controlplane import plane
 from tests.conftest import REPO, Cluster, Kubectl, ServiceAccountKubeconfig
-from tests.e2e.conftest import CHART, Helm, release_names
+from tests.e2e.conftest import CRD, Helm, Release, can_i, release_names
 from tests.integration.conftest import FAST_ENV, Databases, Sim, put_secret, wait_for
 
 pytestmark = pytest.mark.integration
 
-CRD = "crd/astradatabases.astra.operator.dev"
 EXAMPLE = REPO / "examples" / "database-serverless.yaml"
 # What a permission failure looks like in kopf's and our logs (JSON or text).
 DENIED = re.compile(
     r"forbidden|not enough permissions|not allowed|\(403\)|code\W{1,4}403", re.IGNORECASE
 )
-
-
-@dataclasses.dataclass
-class Release:
-    """One installed release of the chart."""
-
-    name: str
-    namespace: str
-    manifest: list[dict[str, Any]]
-
-    def find(self, kind: str) -> dict[str, Any]:
-        [found] = [d for d in self.manifest if d["kind"] == kind]
-        return found
-
-    @property
-    def container(self) -> dict[str, Any]:
-        containers: list[dict[str, Any]] = self.find("Deployment")["spec"]["template"]["spec"][
-            "containers"
-        ]
-        return containers[0]
-
-    @property
-    def service_account(self) -> str:
-        return str(self.find("Deployment")["spec"]["template"]["spec"]["serviceAccountName"])
-
-
-@pytest.fixture
-def install(
-    helm_cluster: Helm, kubectl: Kubectl, namespace: str
-) -> Iterator[Callable[..., Release]]:
-    """Factory: ``helm install`` the chart into this test's namespace (uninstalled afterwards)."""
-    installed: list[str] = []
-
-    def run(*values: str) -> Release:
-        name = f"ao-{uuid.uuid4().hex[:6]}"  # ClusterRoles are cluster-wide: unique names
-        # No --wait: a bare apiserver runs no Pods, so the Deployment never becomes available.
-        helm_cluster("install", name, str(CHART), "--namespace", namespace, *values)
-        installed.append(name)
-        kubectl("wait", "--for=condition=Established", "--timeout=60s", CRD)
-        text = helm_cluster("get", "manifest", name, "--namespace", namespace).stdout
-        return Release(name, namespace, [d for d in yaml.safe_load_all(text) if d])
-
-    yield run
-    for name in installed:
-        if name in release_names(helm_cluster, namespace):
-            helm_cluster("uninstall", name, "--namespace", namespace)
-
-
-@pytest.fixture
-def app_namespace(kube_api: k8s.ApiClient) -> str:
-    """A second fresh namespace, for the databases (the release has its own)."""
-    name = f"app-{uuid.uuid4().hex[:8]}"
-    k8s.CoreV1Api(kube_api).create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=name)))
-    return name
 
 
 class ChartOperator:
@@ -101,9 +43,8 @@ class ChartOperator:
         self.port = plane.free_port()
         self.log = log
         entrypoint = Path(sys.executable).with_name("astra-operator")  # the image's ENTRYPOINT
-        args = [
-            a.replace("0.0.0.0:8080", f"127.0.0.1:{self.port}") for a in release.container["args"]
-        ]
+        local = f"127.0.0.1:{self.port}"
+        args = [a.replace("0.0.0.0:8080", local) for a in release.container["args"]]
         self.argv = [str(entrypoint), "run", *args]
         inherited = {k: v for k, v in os.environ.items() if not k.startswith(("ASTRA_", "KUBE"))}
         self.env = {
@@ -160,6 +101,44 @@ def read_secret(api: k8s.ApiClient, namespace: str, name: str) -> dict[str, str]
     return {k: base64.b64decode(v).decode() for k, v in (found.data or {}).items()}
 
 
+def wait_for_rbac(kubectl: Kubectl, kubeconfig: Path, *where: str) -> None:
+    """The apiserver's RBAC authorizer learns new bindings from a watch, a moment after the
+    install: start the operator only once its first requests are sure to be allowed."""
+    wait_for(
+        "the chart's RBAC to take effect",
+        lambda: (
+            can_i(kubectl, kubeconfig, "watch", "astradatabases.astra.operator.dev", *where)
+            and can_i(
+                kubectl, kubeconfig, "watch", "customresourcedefinitions.apiextensions.k8s.io"
+            )
+        ),
+    )
+
+
+def reconcile_and_release(
+    kubectl: Kubectl, kube_api: k8s.ApiClient, namespace: str, operator: ChartOperator
+) -> None:
+    """Apply the example and a database on the default token; both Ready; then delete both."""
+    databases = Databases(kube_api, namespace)
+    kubectl("apply", "-n", namespace, "-f", str(EXAMPLE))
+    plain = {"cloudProvider": "AWS", "region": "us-east-2", "connectionSecret": {"name": "plain"}}
+    databases.apply("plain", plain)  # no spec.credentials: the release namespace's Secret
+    databases.wait_condition("rag-vectors", "Ready", "True", timeout=60)
+    databases.wait_condition("plain", "Ready", "True", timeout=60)
+    conn = wait_for(
+        "the example's connection Secret",
+        lambda: read_secret(kube_api, namespace, "rag-vectors-connection"),
+    )
+    status = (databases.get("rag-vectors") or {})["status"]
+    assert conn["databaseID"] == status["databaseID"]
+    assert wait_for("plain's Secret", lambda: read_secret(kube_api, namespace, "plain"))
+    assert "Created" in [reason for _, reason, _ in databases.events("rag-vectors")]
+    assert operator.healthy(), "kopf's liveness endpoint did not answer 200"
+    for name in ("rag-vectors", "plain"):
+        kubectl("delete", "astradatabase", name, "-n", namespace, "--wait=false")
+        wait_for(f"{name} to be released", lambda n=name: databases.get(n) is None)
+
+
 @pytest.mark.parametrize("scope", ["all-namespaces", "watch-namespaces"])
 def test_operator_with_the_charts_permissions_reconciles_the_example(
     scope: str,
@@ -175,36 +154,24 @@ def test_operator_with_the_charts_permissions_reconciles_the_example(
 ) -> None:
     if scope == "all-namespaces" and not cluster.is_local:
         pytest.skip("an all-namespaces operator would touch every AstraDatabase of a real cluster")
-    values = ["--set", f"watchNamespaces={{{app_namespace}}}"] if scope != "all-namespaces" else []
-    release = install(*values)
-    kubeconfig = service_account_kubeconfig(release.namespace, release.service_account)
     token = sim.admin_token
-    # The example's own token Secret, and the operator's default one (used by "plain").
-    put_secret(kube_api, app_namespace, "astra-credentials", {"token": token})
-    put_secret(kube_api, release.namespace, "astra-credentials", {"token": token})
+    put_secret(kube_api, app_namespace, "astra-credentials", {"token": token})  # the example's
+    if scope == "all-namespaces":
+        release = install()
+        put_secret(kube_api, release.namespace, "astra-credentials", {"token": token})
+        where = ["--all-namespaces"]
+    else:  # and the chart creates the default token Secret from a value
+        watch = f"watchNamespaces={{{app_namespace}}}"
+        creds = ["--set", "credentials.create=true", "--set-string", f"credentials.token={token}"]
+        release = install("--set", watch, *creds)
+        where = ["-n", app_namespace]
+    assert token not in release.output, "helm install printed the token"
+    kubeconfig = service_account_kubeconfig(release.namespace, release.service_account)
+    wait_for_rbac(kubectl, kubeconfig, *where)
     log = tmp_path / "operator.log"
-    databases = Databases(kube_api, app_namespace)
 
     with ChartOperator(release, kubeconfig, sim, log) as operator:
-        kubectl("apply", "-n", app_namespace, "-f", str(EXAMPLE))
-        databases.apply(
-            "plain",
-            {"cloudProvider": "AWS", "region": "us-east-2", "connectionSecret": {"name": "plain"}},
-        )
-        databases.wait_condition("rag-vectors", "Ready", "True", timeout=60)
-        databases.wait_condition("plain", "Ready", "True", timeout=60)
-        conn = wait_for(
-            "connection secret",
-            lambda: read_secret(kube_api, app_namespace, "rag-vectors-connection"),
-        )
-        assert conn["databaseID"] == databases.get("rag-vectors")["status"]["databaseID"]  # type: ignore[index]
-        assert wait_for("plain's secret", lambda: read_secret(kube_api, app_namespace, "plain"))
-        assert "Created" in [reason for _, reason, _ in databases.events("rag-vectors")]
-        assert operator.healthy(), "kopf's liveness endpoint did not answer 200"
-        for name in ("rag-vectors", "plain"):
-            kubectl("delete", "astradatabase", name, "-n", app_namespace, "--wait=false")
-        wait_for("the databases to be released", lambda: not databases.get("rag-vectors"))
-        wait_for("plain to be released", lambda: not databases.get("plain"))
+        reconcile_and_release(kubectl, kube_api, app_namespace, operator)
 
     text = log.read_text(errors="replace")
     denied = [line for line in text.splitlines() if DENIED.search(line)]
@@ -214,7 +181,9 @@ def test_operator_with_the_charts_permissions_reconciles_the_example(
 
     helm_cluster("uninstall", release.name, "--namespace", release.namespace)
     assert release.name not in release_names(helm_cluster, release.namespace)
-    gone = kubectl("get", "clusterrole", release.name + "-astra-operator", check=False)
+    gone = kubectl(
+        "get", "clusterrole", release.find("ClusterRole")["metadata"]["name"], check=False
+    )
     assert "NotFound" in gone.stderr, gone
     # Helm never deletes crds/: the CRD (and so every user's objects) outlives the release.
     kubectl("get", CRD)

@@ -1,0 +1,116 @@
+{{/* Names, labels and the RBAC rules of the chart. */}}
+
+{{- define "astra-operator.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Fully qualified app name, at most 63 characters (a DNS label). */}}
+{{- define "astra-operator.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "astra-operator.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "astra-operator.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "astra-operator.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "astra-operator.labels" -}}
+helm.sh/chart: {{ include "astra-operator.chart" . }}
+{{ include "astra-operator.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/component: operator
+{{- end }}
+
+{{- define "astra-operator.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "astra-operator.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "astra-operator.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+
+{{/* Refuse values the operator cannot honour, before anything is applied. */}}
+{{- define "astra-operator.validate" -}}
+{{- if ne (int .Values.replicaCount) 1 }}
+{{- fail "replicaCount must be 1: the operator runs kopf standalone (no peering), and two replicas would both reconcile every object" }}
+{{- end }}
+{{- range .Values.watchNamespaces }}
+{{- if or (contains "*" .) (contains "?" .) (hasPrefix "!" .) }}
+{{- fail (printf "watchNamespaces takes exact names, not globs or negations (%q): the chart creates one Role per namespace" .) }}
+{{- end }}
+{{- end }}
+{{- if and .Values.credentials.create (not .Values.credentials.token) }}
+{{- fail "credentials.token is required when credentials.create is true" }}
+{{- end }}
+{{- end }}
+
+{{/*
+Rules in the namespaces the operator serves (a ClusterRole when it watches all namespaces,
+a Role per watched namespace otherwise). Each rule, and why:
+- astradatabases get/list/watch/patch: kopf lists and watches them, patches its annotations
+  and our finalizer; the reconciler reads each object fresh (get) before a pass.
+- astradatabases/status patch: the reconciler merge-patches status (phase, conditions, ids).
+- astradatabases/finalizers update: connection Secrets carry an ownerReference with
+  blockOwnerDeletion, which clusters running the OwnerReferencesPermissionEnforcement
+  admission plugin (OpenShift, hardened clusters) only allow with this permission.
+- events create: kopf posts core v1 Events (ours, and WARNING+ log lines) with POST only.
+- secrets get/create/update: reads token Secrets (spec.credentials.secretRef), creates and
+  replaces connection Secrets. Names are user-chosen, so resourceNames cannot narrow this;
+  use watchNamespaces to narrow it to namespaces.
+*/}}
+{{- define "astra-operator.namespacedRules" -}}
+- apiGroups: ["astra.operator.dev"]
+  resources: ["astradatabases"]
+  verbs: ["get", "list", "watch", "patch"]
+- apiGroups: ["astra.operator.dev"]
+  resources: ["astradatabases/status"]
+  verbs: ["patch"]
+- apiGroups: ["astra.operator.dev"]
+  resources: ["astradatabases/finalizers"]
+  verbs: ["update"]
+- apiGroups: [""]
+  resources: ["events"]
+  verbs: ["create"]
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get", "create", "update"]
+{{- end }}
+
+{{/*
+Cluster-scoped rules kopf needs for discovery:
+- customresourcedefinitions list/watch: kopf watches CRDs to notice ours being (re)installed
+  or changed. Without it kopf logs a 403 ERROR per retry (9 of them) at start-up, then
+  gives up watching CRDs.
+- namespaces list/watch, only when watching chosen namespaces: kopf lists and watches
+  namespaces to start and stop per-namespace watches. Without it kopf retries the list 9
+  times (over a minute) before falling back to the exact names. Never used when watching all
+  namespaces, so not granted then.
+*/}}
+{{- define "astra-operator.clusterRules" -}}
+- apiGroups: ["apiextensions.k8s.io"]
+  resources: ["customresourcedefinitions"]
+  verbs: ["list", "watch"]
+{{- if .Values.watchNamespaces }}
+- apiGroups: [""]
+  resources: ["namespaces"]
+  verbs: ["list", "watch"]
+{{- end }}
+{{- end }}

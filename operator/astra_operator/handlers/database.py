@@ -126,6 +126,7 @@ async def database_daemon(
     runtime = _runtime(memo)
     ref = kube_api.ObjectRef(db.PLURAL, namespace or "", name)
     waker, failures = runtime.waker(uid), 0
+    runtime.seen.setdefault(uid, _wake_key(body.meta))  # the event that started us is no news
     while not stopped:
         try:
             result = await _pass(runtime, ref, body, failures)
@@ -140,19 +141,23 @@ async def database_daemon(
         await _sleep(waker, stopped, delay)
 
 
-@kopf.on.event(db.GROUP, db.VERSION, db.PLURAL)
-def wake_on_change(
-    event: Mapping[str, Any], uid: str, meta: kopf.Meta, memo: Any, **_: Any
-) -> None:
-    """Wake the daemon when the spec, the pause or reconcile-requested-at annotation, or the
-    deletion state changes (not on our own status writes)."""
-    runtime = _runtime(memo)
-    key = (
+def _wake_key(meta: kopf.Meta) -> tuple[object, ...]:
+    return (
         meta.get("generation"),
         meta.annotations.get(base.PAUSE_ANNOTATION),
         meta.annotations.get(base.RECONCILE_ANNOTATION),
         meta.get("deletionTimestamp"),
     )
+
+
+@kopf.on.event(db.GROUP, db.VERSION, db.PLURAL)
+async def wake_on_change(
+    event: Mapping[str, Any], uid: str, meta: kopf.Meta, memo: Any, **_: Any
+) -> None:
+    """Wake the daemon when the spec, the pause or reconcile-requested-at annotation, or the
+    deletion state changes (not on our own status writes)."""
+    runtime = _runtime(memo)
+    key = _wake_key(meta)
     if runtime.seen.get(uid) != key:
         runtime.seen[uid] = key
         runtime.waker(uid).set()

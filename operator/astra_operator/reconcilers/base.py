@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Literal, Protocol
 
 from astra_operator import config
-from astra_operator.astra import models
+from astra_operator.astra import errors, models
 from astra_operator.kube import api as kube_api
 from astra_operator.logic import conditions
 from astra_operator.resources import common
@@ -75,6 +75,12 @@ class KubePort(Protocol):
     ) -> bool: ...
 
 
+TOKEN_CACHE_SECONDS = 30.0
+"""How long a token read from a Secret is reused (dropped at once on a 401/403)."""
+
+SecretKey = tuple[str, str, str]
+
+
 @dataclasses.dataclass
 class Deps:
     """Everything a reconcile needs, built once at start-up."""
@@ -87,6 +93,8 @@ class Deps:
     """When a database id first answered 404 (grace period right after create)."""
     recheck_before_create: set[str] = dataclasses.field(default_factory=set)
     """Object uids whose last create was refused: look up before creating again."""
+    tokens: dict[SecretKey, tuple[str, datetime]] = dataclasses.field(default_factory=dict)
+    """Tokens read recently, by (namespace, Secret, key), with when they were read."""
     uncertain_creates: dict[str, datetime | None] = dataclasses.field(default_factory=dict)
     """Object uids whose create failed in *this* process with an unknown result, mapped to
     when a lookup first found nothing. Only this process may retry such a create (after
@@ -191,17 +199,29 @@ class Run:
         )
         return Outcome(status, tuple(self.events), requeue, done)
 
-    async def token(self) -> str:
-        """The Astra token: the object's Secret reference, or the operator's default Secret."""
+    def secret_key(self) -> SecretKey:
+        """Where the Astra token lives: the object's Secret reference, or the default."""
         cfg = self.deps.config
         creds = self.obj.spec.credentials
-        if creds is not None:
-            ref = creds.secret_ref
-            namespace, name, key = self.obj.ref.namespace, ref.name, ref.key or cfg.credentials_key
-        else:
-            namespace, name = cfg.operator_namespace, cfg.credentials_secret
-            key = cfg.credentials_key
-        return await self.deps.kube.read_secret_value(namespace, name, key)
+        if creds is None:
+            return cfg.operator_namespace, cfg.credentials_secret, cfg.credentials_key
+        ref = creds.secret_ref
+        return self.obj.ref.namespace, ref.name, ref.key or cfg.credentials_key
+
+    async def token(self) -> str:
+        """The Astra token, read from its Secret at most every TOKEN_CACHE_SECONDS."""
+        key = self.secret_key()
+        cached = self.deps.tokens.get(key)
+        if cached and (self.now - cached[1]).total_seconds() < TOKEN_CACHE_SECONDS:
+            return cached[0]
+        value = await self.deps.kube.read_secret_value(*key)
+        self.deps.tokens[key] = (value, self.now)
+        return value
+
+    def refused(self, exc: Exception) -> None:
+        """Astra refused the token: read the Secret again next time (it may be rotated)."""
+        if isinstance(exc, errors.Unauthorized | errors.Forbidden):
+            self.deps.tokens.pop(self.secret_key(), None)
 
 
 def _unknown_ready(status: db.AstraDatabaseStatus) -> conditions.Update:

@@ -64,6 +64,7 @@ class _DatabaseRun(base.Run):
         return await self.create(token)
 
     def failed(self, exc: errors.AstraError) -> base.Outcome:
+        self.refused(exc)
         result = logic.failure(exc, self.action, backoff=self.backoff)
         if result.warn:
             self.warn_once(result.synced.reason, result.synced.message)

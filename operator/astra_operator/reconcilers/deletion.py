@@ -52,6 +52,7 @@ async def finalize(obj: base.DatabaseObject, deps: base.Deps, *, failures: int =
     try:
         return await run.terminate(token)
     except errors.AstraError as exc:
+        run.refused(exc)
         result = logic.failure(exc, run.action, backoff=run.backoff)
         if result.warn:
             run.warn_once(result.synced.reason, result.synced.message)

@@ -354,3 +354,22 @@ def test_reconcile_requested_annotation_observes_an_outside_change_at_once(
         },
     )
     databases.wait_condition("nudge", "Ready", "False", timeout=10)
+
+
+def test_refused_create_is_reported_and_leaves_no_pending_marker(
+    make_operator: Callable[..., Operator],
+    databases: Databases,
+    sim: Sim,
+) -> None:
+    make_operator()
+    databases.apply("nowhere", {"cloudProvider": "GCP", "region": "moon-1"})
+    synced = databases.wait_condition("nowhere", "Synced", "False", "SpecRejected")
+    assert "unsupported region" in synced["message"]
+    wait_for(
+        "the marker to be cleared",
+        lambda: "createPending" not in databases.get("nowhere")["status"],
+    )  # type: ignore[index]
+    time.sleep(2)  # one poll interval: the refused create is not sent again right away
+    assert sim.count(CREATE) == 1
+    assert "createPending" not in databases.get("nowhere")["status"]  # type: ignore[index]
+    assert sim.databases("nowhere") == []

@@ -48,7 +48,7 @@ def _changed(before: db.AstraDatabaseStatus, after: db.AstraDatabaseStatus) -> b
 
 
 async def _write(runtime: rt.Runtime, obj: base.DatabaseObject, outcome: base.Outcome) -> None:
-    if _changed(obj.status, outcome.status):
+    if _changed(outcome.stored or obj.status, outcome.status):
         await runtime.kube.patch_status(obj.ref, base.wire_status(outcome.status))
 
 
@@ -103,7 +103,10 @@ async def _pass(
     await _write(runtime, obj, outcome)
     _post(body, outcome)
     synced = outcome.status.condition(common.ConditionType.SYNCED)
-    failing = synced is not None and synced.reason == common.SyncedReason.RECONCILE_ERROR
+    failing = synced is not None and synced.reason in (
+        common.SyncedReason.RECONCILE_ERROR,
+        common.SyncedReason.SPEC_REJECTED,
+    )
     return outcome.requeue_after, failures + 1 if failing else 0
 
 
@@ -127,6 +130,7 @@ async def database_daemon(
     ref = kube_api.ObjectRef(db.PLURAL, namespace or "", name)
     waker, failures = runtime.waker(uid), 0
     runtime.seen.setdefault(uid, _wake_key(body.meta))  # the event that started us is no news
+    waker.clear()  # the first pass reads the object fresh anyway
     while not stopped:
         try:
             result = await _pass(runtime, ref, body, failures)

@@ -153,6 +153,8 @@ class Outcome:
     requeue_after: float
     done: bool = False
     """For deletion: the finalizer may be released."""
+    stored: db.AstraDatabaseStatus | None = None
+    """The status as last written to Kubernetes (during the pass, or before it)."""
 
 
 def wire_status(status: db.AstraDatabaseStatus) -> dict[str, object]:
@@ -167,6 +169,7 @@ class Run:
         self.obj = obj
         self.deps = deps
         self.status = obj.status
+        self.stored = obj.status
         self.events: list[Event] = []
         self.now = deps.clock()
         self.backoff = float(min(5 * 2**failures, 300))
@@ -183,6 +186,7 @@ class Run:
     async def persist(self) -> None:
         """Write the status built so far right now (ids and markers cannot wait)."""
         await self.deps.kube.patch_status(self.obj.ref, wire_status(self.status))
+        self.stored = self.status
 
     def outcome(
         self, updates: list[conditions.Update], requeue: float, *, done: bool = False
@@ -197,7 +201,7 @@ class Run:
         status = self.status.model_copy(
             update={"conditions": merged, "observed_generation": self.obj.generation}
         )
-        return Outcome(status, tuple(self.events), requeue, done)
+        return Outcome(status, tuple(self.events), requeue, done, self.stored)
 
     def secret_key(self) -> SecretKey:
         """Where the Astra token lives: the object's Secret reference, or the default."""

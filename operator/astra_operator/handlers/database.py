@@ -92,7 +92,7 @@ async def _pass(
 ) -> tuple[float, int] | None:
     """One reconcile pass; returns (delay, failures), or None when the daemon should end."""
     raw = await runtime.kube.get(ref)
-    if _mapping(raw.get("metadata")).get("deletionTimestamp"):
+    if base.as_mapping(raw.get("metadata")).get("deletionTimestamp"):
         return None
     try:
         obj = base.DatabaseObject.from_body(raw)
@@ -108,10 +108,6 @@ async def _pass(
         common.SyncedReason.SPEC_REJECTED,
     )
     return outcome.requeue_after, failures + 1 if failing else 0
-
-
-def _mapping(value: object) -> Mapping[str, object]:
-    return value if isinstance(value, Mapping) else {}
 
 
 @kopf.daemon(db.GROUP, db.VERSION, db.PLURAL, cancellation_timeout=30.0)

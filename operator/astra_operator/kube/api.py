@@ -10,7 +10,7 @@ import asyncio
 import base64
 import dataclasses
 from collections.abc import Mapping
-from typing import cast
+from typing import Any, cast
 
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
@@ -73,32 +73,19 @@ class Kube:
 
     async def get(self, ref: ObjectRef) -> JsonObject:
         """A fresh read of the custom object (sees every write that came before)."""
-        try:
-            obj = await asyncio.to_thread(
-                self._custom.get_namespaced_custom_object,
-                common.GROUP,
-                common.VERSION,
-                ref.namespace,
-                ref.plural,
-                ref.name,
-            )
-        except k8s.ApiException as exc:
-            if exc.status == 404:
-                raise ObjectGone(f"{ref.plural} {ref.namespace}/{ref.name}") from None
-            raise
-        return cast(JsonObject, obj)
+        return await self._custom_call(ref, self._custom.get_namespaced_custom_object)
 
     async def patch_status(self, ref: ObjectRef, status: Mapping[str, object]) -> JsonObject:
         """Merge-patch the status subresource; ``None`` values delete fields."""
+        return await self._custom_call(
+            ref, self._custom.patch_namespaced_custom_object_status, {"status": dict(status)}
+        )
+
+    async def _custom_call(self, ref: ObjectRef, call: Any, *body: object) -> JsonObject:
+        """Run one custom-object call in a thread; a 404 becomes ``ObjectGone``."""
         try:
             obj = await asyncio.to_thread(
-                self._custom.patch_namespaced_custom_object_status,
-                common.GROUP,
-                common.VERSION,
-                ref.namespace,
-                ref.plural,
-                ref.name,
-                {"status": dict(status)},
+                call, common.GROUP, common.VERSION, ref.namespace, ref.plural, ref.name, *body
             )
         except k8s.ApiException as exc:
             if exc.status == 404:

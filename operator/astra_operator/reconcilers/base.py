@@ -15,6 +15,9 @@ from astra_operator.resources import common
 from astra_operator.resources import database as db
 
 PAUSE_ANNOTATION = "astra.operator.dev/paused"
+SYNCED_OK = conditions.Update(
+    common.ConditionType.SYNCED, "True", common.SyncedReason.RECONCILE_SUCCESS, ""
+)
 RECONCILE_ANNOTATION = "astra.operator.dev/reconcile-requested-at"
 """Set (or change) to any value, e.g. a timestamp, to reconcile an object right away."""
 
@@ -124,8 +127,8 @@ class DatabaseObject:
     @classmethod
     def from_body(cls, body: Mapping[str, object]) -> DatabaseObject:
         """Parse a raw object; raises pydantic.ValidationError on a spec the models refuse."""
-        meta = _mapping(body.get("metadata"))
-        annotations = _mapping(meta.get("annotations"))
+        meta = as_mapping(body.get("metadata"))
+        annotations = as_mapping(meta.get("annotations"))
         return cls(
             ref=kube_api.ObjectRef(db.PLURAL, str(meta["namespace"]), str(meta["name"])),
             uid=str(meta["uid"]),
@@ -140,7 +143,8 @@ class DatabaseObject:
         return self.spec.name or self.ref.name
 
 
-def _mapping(value: object) -> Mapping[str, object]:
+def as_mapping(value: object) -> Mapping[str, object]:
+    """``value`` if it is a mapping, else an empty one (for untyped JSON)."""
     return value if isinstance(value, Mapping) else {}
 
 

@@ -24,8 +24,7 @@ S = db.DatabaseSyncedReason
 READY, SYNCED = logic.READY, logic.SYNCED
 CREATE_GRACE: Final = timedelta(seconds=60)
 """How long a 404 right after create is taken for Astra's eventual consistency."""
-apply_change = reconciler_changes.apply
-SYNCED_OK: Final = conditions.Update(SYNCED, "True", S.RECONCILE_SUCCESS, "")
+SYNCED_OK: Final = base.SYNCED_OK
 
 
 async def reconcile(
@@ -183,7 +182,7 @@ class _DatabaseRun(base.Run):
             return self.outcome([ready, update], self.deps.config.poll_interval)
         self.action = change.kind
         try:
-            await apply_change(change, self.obj.spec, database, self.deps.astra, token)
+            await reconciler_changes.apply(change, self.obj.spec, database, self.deps.astra, token)
         except errors.Conflict:  # another change is in flight: come back soon
             return self.outcome([ready, SYNCED_OK], self.deps.config.busy_requeue)
         self.event(

@@ -106,8 +106,4 @@ class _DeletionRun(base.Run):
             )
             return self.outcome([deleting, waiting], self.deps.config.busy_requeue)
         self.event("TerminateRequested", f"Requested termination of Astra database {target}.")
-        return self.outcome([deleting, base_synced()], self.deps.config.busy_requeue)
-
-
-def base_synced() -> conditions.Update:
-    return conditions.Update(SYNCED, "True", S.RECONCILE_SUCCESS, "")
+        return self.outcome([deleting, base.SYNCED_OK], self.deps.config.busy_requeue)

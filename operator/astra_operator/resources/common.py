@@ -132,6 +132,20 @@ class SyncedReason:
     """Synced=False: the Astra token Secret or its key is missing. Retried."""
     SPEC_REJECTED: Final = "SpecRejected"
     """Synced=False: Astra refused the request as invalid; change the spec to go on."""
+    CREDENTIALS_INVALID: Final = "CredentialsInvalid"
+    """Synced=False: the token in the Secret cannot be used (empty, whitespace, characters an
+    HTTP header cannot carry, not UTF-8); the message says what is wrong, never the value."""
+    CREDENTIALS_NOT_ALLOWED: Final = "CredentialsNotAllowed"
+    """Synced=False: no spec.credentials, and the operator's default token does not serve this
+    namespace; reference a Secret of this namespace in spec.credentials."""
+    ALREADY_MANAGED: Final = "AlreadyManaged"
+    """Synced=False: another object already manages this Astra resource; this one never writes
+    to it and its deletion never calls Astra."""
+    ADOPTION_REFUSED: Final = "AdoptionRefused"
+    """Synced=False: the Astra resource named for adoption does not match the spec (each
+    mismatch is named) or cannot be adopted; nothing is written."""
+    CREATE_PENDING_UNRESOLVED: Final = "CreatePendingUnresolved"
+    """Synced=False: a create was sent but its result is unknown (see status.createPending)."""
 
 
 class Condition(CRModel):
@@ -166,6 +180,18 @@ class ResourceStatus(CRModel):
     def condition(self, type_: str) -> Condition | None:
         """The condition of this type, if present."""
         return next((c for c in self.conditions if c.type == type_), None)
+
+
+class CreatePending(CRModel):
+    """A create request whose result is not yet recorded (every kind's crash-safe create)."""
+
+    requested_at: Timestamp
+    """When the create was about to be sent."""
+    name: str
+    """Astra name in the create request."""
+    existing_ids: Items[str] = ()
+    """IDs that already had this name in Astra before the request was sent: a look-up for
+    what the request created never picks one of these."""
 
 
 class SecretKeyRef(SpecModel):

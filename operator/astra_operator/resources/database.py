@@ -89,8 +89,6 @@ class DatabaseReadyReason(common.ReadyReason):
 class DatabaseSyncedReason(common.SyncedReason):
     """Reasons of the Synced condition of an AstraDatabase."""
 
-    CREATE_PENDING_UNRESOLVED: Final = "CreatePendingUnresolved"
-    """Synced=False: a create was sent but its result is unknown (see status.createPending)."""
     DATABASE_NOT_FOUND: Final = "DatabaseNotFound"
     """Synced=False: the database this object manages is gone; it is never re-created."""
     DELETION_PROTECTED: Final = "DeletionProtected"

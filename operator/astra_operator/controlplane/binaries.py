@@ -141,11 +141,19 @@ def _build(tool: Tool, target: Path, progress: Progress) -> None:
         tool.package,
     ]
     started = time.monotonic()
-    proc = subprocess.Popen(
+    # The context manager closes the stderr pipe and reaps go on every path (an unclosed pipe
+    # is a ResourceWarning, an error under the test suite's warning filters).
+    with subprocess.Popen(
         cmd, cwd=GOMOD_DIR / tool.name, env=_go_env(), stderr=subprocess.PIPE, text=True
-    )
-    tail = _follow(proc, tool.name, started, progress)
-    if proc.wait() != 0:
+    ) as proc:
+        try:
+            tail = _follow(proc, tool.name, started, progress)
+        except BaseException:
+            proc.kill()
+            partial.unlink(missing_ok=True)
+            raise
+        returncode = proc.wait()
+    if returncode != 0:
         partial.unlink(missing_ok=True)
         raise RuntimeError(f"building {tool.name} {version} failed:\n" + "\n".join(tail))
     partial.rename(target)
@@ -167,11 +175,13 @@ def _follow(
 
     thread = threading.Thread(target=ticker, daemon=True)
     thread.start()
-    for line in proc.stderr:
-        count += 1
-        tail = [*tail[-40:], line.rstrip()]
-    stop.set()
-    thread.join()
+    try:
+        for line in proc.stderr:
+            count += 1
+            tail = [*tail[-40:], line.rstrip()]
+    finally:
+        stop.set()
+        thread.join()
     return tail
 
 

@@ -6,6 +6,7 @@ tests/integration/test_crd_validation.py; here only what the models themselves c
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from types import MappingProxyType
@@ -193,15 +194,42 @@ def test_condition_reason_must_be_camel_case() -> None:
         )
 
 
-def test_reason_vocabularies_extend_the_shared_ones() -> None:
-    assert database.DatabaseReadyReason.AVAILABLE == "Available"
-    assert database.DatabaseReadyReason.PARKED == "Parked"
-    assert database.DatabaseSyncedReason.RECONCILE_PAUSED == "ReconcilePaused"
-    assert database.DatabaseSyncedReason.CREATE_PENDING_UNRESOLVED == "CreatePendingUnresolved"
+def _reasons(vocabulary: type) -> dict[str, str]:
+    return {name: getattr(vocabulary, name) for name in dir(vocabulary) if name.isupper()}
 
 
-def test_constants() -> None:
-    assert (database.GROUP, database.VERSION) == ("astra.operator.dev", "v1alpha1")
-    assert (database.KIND, database.PLURAL) == ("AstraDatabase", "astradatabases")
-    assert database.CLASSIC_TIERS[0] == "developer"
-    assert "serverless" not in database.CLASSIC_TIERS
+@pytest.mark.parametrize(
+    ("vocabulary", "shared"),
+    [
+        (database.DatabaseReadyReason, common.ReadyReason),
+        (database.DatabaseSyncedReason, common.SyncedReason),
+    ],
+    ids=["Ready", "Synced"],
+)
+def test_reason_vocabularies_extend_the_shared_ones(vocabulary: type, shared: type) -> None:
+    reasons = _reasons(vocabulary)
+    assert _reasons(shared).items() <= reasons.items(), "a shared reason was redefined"
+    values = sorted(reasons.values())
+    assert len(set(values)) == len(values), f"two names for one reason: {values}"
+    for reason in values:  # each one can be written into a condition
+        common.Condition(type="Ready", status="False", reason=reason, last_transition_time=T0)
+
+
+def _readme_example() -> dict[str, Any]:
+    text = (REPO / "README.md").read_text()
+    [block] = [b for b in re.findall(r"```yaml\n(.+?)```", text, re.S) if "kind:" in b]
+    body: dict[str, Any] = yaml.safe_load(block)
+    return body
+
+
+def test_readme_example_is_a_valid_object() -> None:
+    body = _readme_example()
+    assert (body["apiVersion"], body["kind"]) == (database.API_VERSION, database.KIND)
+    database.AstraDatabaseSpec.model_validate(body["spec"])
+
+
+def test_classic_tiers_are_the_tier_literal_without_serverless() -> None:
+    assert database.SERVERLESS not in database.CLASSIC_TIERS
+    for tier in (database.SERVERLESS, *database.CLASSIC_TIERS):
+        spec = database.AstraDatabaseSpec.model_validate({**MINIMAL, "tier": tier})
+        assert spec.tier == tier

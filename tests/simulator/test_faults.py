@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -155,3 +156,86 @@ async def test_request_counts_by_route_template(
     assert (await admin.get("/_sim/requests")).json()["total"] == 5
     await admin.post("/_sim/requests/reset")
     assert (await admin.get("/_sim/requests")).json() == {"total": 0, "counts": {}}
+
+
+@pytest.mark.parametrize(
+    ("form", "echoed"),
+    [
+        ("plain", lambda t: t),
+        ("upper", str.upper),
+        ("lower", str.lower),
+        ("urlencoded", lambda t: t.replace(":", "%3A")),
+        ("urlencoded_lower", lambda t: t.replace(":", "%3A").lower()),
+        ("secret_segment", lambda t: t.rsplit(":", 1)[1]),
+    ],
+)
+async def test_echo_token_fault_echoes_the_bearer_token(
+    sim: Simulator,
+    api: httpx.AsyncClient,
+    admin: httpx.AsyncClient,
+    form: str,
+    echoed: Callable[[str], str],
+) -> None:
+    queued = await _fault(admin, {"kind": "echo_token", "form": form, "path": r"^/v2/databases$"})
+    assert queued == [
+        {
+            "kind": "echo_token",
+            "count": 1,
+            "path": r"^/v2/databases$",
+            "status": 500,
+            "form": form,
+            "style": "errors",
+        }
+    ]
+    assert (await api.get("/v2/currentOrg")).status_code == 200  # path not selected
+    response = await api.post("/v2/databases", json=_BODY)
+    assert response.status_code == 500
+    assert response.json() == {
+        "errors": [{"ID": 2000500, "message": f"credentials rejected: {echoed(sim.admin_token)}"}]
+    }
+    assert (await api.get("/v2/databases")).json() == []  # no work done, fault used up
+
+
+async def test_echo_token_fault_all_forms_other_styles_and_any_token(
+    sim: Simulator, api: httpx.AsyncClient, admin: httpx.AsyncClient
+) -> None:
+    token = sim.admin_token
+    await _fault(
+        admin,
+        [
+            {"kind": "echo_token", "form": "all", "status": 422, "method": "GET"},
+            {"kind": "echo_token", "status": 400, "style": "text", "count": 2},
+            {"kind": "echo_token", "form": "upper", "status": 401, "style": "string"},
+        ],
+    )
+    everything = await api.get("/v2/currentOrg")
+    assert everything.status_code == 422
+    message = everything.json()["errors"][0]["message"]
+    secret = token.rsplit(":", 1)[1]
+    for part in (token, token.upper(), token.lower(), token.replace(":", "%3A"), secret):
+        assert part in message
+    text = await api.post("/v2/databases", json=_BODY)
+    assert (text.status_code, text.headers["content-type"]) == (400, "text/plain; charset=utf-8")
+    assert text.text == f"credentials rejected: {token}"
+    async with httpx.AsyncClient(base_url=sim.url) as anonymous:  # echoed even if not valid
+        bad = await anonymous.get("/v2/databases", headers={"Authorization": "Bearer nope"})
+    assert bad.text == "credentials rejected: nope"
+    string = await api.get("/v2/databases")
+    assert (string.status_code, string.json()) == (401, f"credentials rejected: {token.upper()}")
+    assert (await api.get("/v2/databases")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"kind": "echo_token", "form": "reversed"},
+        {"kind": "echo_token", "status": 302},
+        {"kind": "echo_token", "status": "500"},
+        {"kind": "echo_token", "style": "null"},
+    ],
+)
+async def test_bad_echo_token_faults_are_rejected(admin: httpx.AsyncClient, bad: object) -> None:
+    response = await admin.post("/_sim/faults", json=bad)
+    assert response.status_code == 400
+    assert response.json()["error"]
+    assert (await admin.get("/_sim/faults")).json() == {"faults": []}

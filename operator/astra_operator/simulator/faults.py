@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import urllib.parse
 from typing import Any
 
-REQUEST_KINDS = frozenset({"status", "latency", "drop_response"})
+REQUEST_KINDS = frozenset({"status", "latency", "drop_response", "echo_token"})
 CREATE_KINDS = frozenset({"not_found_after_create", "create_error"})
 FAULT_STATUSES = frozenset({429, 500, 502, 503, 504})
+ECHO_FORMS = (
+    "plain",
+    "upper",
+    "lower",
+    "urlencoded",
+    "urlencoded_lower",
+    "secret_segment",
+    "all",
+)
+ECHO_STYLES = frozenset({"errors", "string", "text"})  # wire.Style values that carry a message
 
 
 @dataclasses.dataclass(slots=True)
@@ -23,6 +34,8 @@ class Fault:
     retry_after: float | None = None
     seconds: float = 0.0
     after: bool = False  # latency only: do the work first, then hold the response back
+    form: str = "plain"  # echo_token only: how the bearer token is echoed
+    style: str = "errors"  # echo_token only: the error body's shape (a wire.Style value)
 
     def matches(self, method: str, path: str) -> bool:
         """Does this request-level fault select ``method path``?"""
@@ -45,7 +58,32 @@ class Fault:
             body["seconds"] = self.seconds
         if self.kind == "latency":
             body["after"] = self.after
+        if self.kind == "echo_token":
+            body.update(status=self.status, form=self.form, style=self.style)
         return body
+
+
+def echo(token: str, form: str) -> str:
+    """``token`` as an upstream that echoes it might write it, in ``form`` (see ECHO_FORMS)."""
+    encoded = urllib.parse.quote(token, safe="")
+    forms = {
+        "plain": token,
+        "upper": token.upper(),
+        "lower": token.lower(),
+        "urlencoded": encoded,
+        "urlencoded_lower": encoded.lower(),
+        "secret_segment": token.rsplit(":", 1)[-1],
+    }
+    if form == "all":
+        return "; ".join(f"{name} {value}" for name, value in forms.items())
+    return forms[form]
+
+
+def echo_message(authorization: str | None, form: str) -> str:
+    """The error message of an ``echo_token`` fault for a request's Authorization header."""
+    scheme, _, value = (authorization or "").strip().partition(" ")
+    token = value.strip() if scheme.lower() == "bearer" else (authorization or "").strip()
+    return f"credentials rejected: {echo(token, form)}"
 
 
 def _number(raw: dict[str, Any], key: str, default: float | None) -> float | None:
@@ -95,7 +133,20 @@ def parse(raw: object) -> Fault:
         if not isinstance(after, bool):
             raise ValueError("after must be true or false")
         fault.after = after
+    if kind == "echo_token":
+        _echo_options(fault, raw)
     return fault
+
+
+def _echo_options(fault: Fault, raw: dict[str, Any]) -> None:
+    status, form, style = raw.get("status", 500), raw.get("form", "plain"), raw.get("style")
+    if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599:
+        raise ValueError("status must be an HTTP error status, 400 to 599")
+    if form not in ECHO_FORMS:
+        raise ValueError(f"form must be one of {', '.join(ECHO_FORMS)}")
+    if style is not None and style not in ECHO_STYLES:
+        raise ValueError(f"style must be one of {', '.join(sorted(ECHO_STYLES))}")
+    fault.status, fault.form, fault.style = status, str(form), str(style or "errors")
 
 
 class FaultQueue:

@@ -104,9 +104,15 @@ async def _serve(
     before = _delay(hits, after=False)
     if before:
         await asyncio.sleep(before)
+    echo = next((f for f in hits if f.kind == "echo_token"), None)
     refusal = next((f for f in hits if f.kind == "status"), None)
-    if refusal is not None:
-        response: web.StreamResponse = wire.fault_response(refusal.status, refusal.retry_after)
+    if echo is not None:
+        message = faults.echo_message(request.headers.get("Authorization"), echo.form)
+        response: web.StreamResponse = wire.render_error(
+            wire.Style(echo.style), wire.ApiError(echo.status, message)
+        )
+    elif refusal is not None:
+        response = wire.fault_response(refusal.status, refusal.retry_after)
     else:
         response = await _authorised(route, world, request)
     after = _delay(hits, after=True)

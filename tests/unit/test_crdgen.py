@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 import yaml
 
-from astra_operator.resources import common, crdgen, database
+from astra_operator.resources import common, crdgen, database, role
+from astra_operator.resources import crd as crdlib
 
 REPO = Path(__file__).resolve().parents[2]
-CRD_FILE = REPO / "crds" / "astra.operator.dev_astradatabases.yaml"
 Node = dict[str, Any]
 
 
@@ -30,16 +30,39 @@ def _nodes(node: Node, path: str = "") -> Iterator[tuple[str, Node]]:
         yield from _nodes(node["additionalProperties"], f"{path}{{}}")
 
 
+def _root(built: Node) -> Node:
+    schema: Node = built["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    return schema
+
+
+@pytest.fixture(scope="module", params=crdgen.KINDS, ids=lambda d: d.kind)
+def definition(request: pytest.FixtureRequest) -> crdlib.KindDefinition:
+    """Each kind in turn: the generic checks below hold for every CRD."""
+    kind: crdlib.KindDefinition = request.param
+    return kind
+
+
 @pytest.fixture(scope="module")
-def crd() -> Node:
-    built: Node = crdgen.build_crd(database.DEFINITION)
+def crd(definition: crdlib.KindDefinition) -> Node:
+    built: Node = crdgen.build_crd(definition)
     return built
 
 
 @pytest.fixture(scope="module")
 def root(crd: Node) -> Node:
-    schema: Node = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
-    return schema
+    return _root(crd)
+
+
+@pytest.fixture(scope="module")
+def database_crd() -> Node:
+    built: Node = crdgen.build_crd(database.DEFINITION)
+    return built
+
+
+@pytest.fixture(scope="module")
+def role_crd() -> Node:
+    built: Node = crdgen.build_crd(role.DEFINITION)
+    return built
 
 
 def test_committed_files_are_current() -> None:
@@ -48,11 +71,34 @@ def test_committed_files_are_current() -> None:
     assert not problems, f"{problems}: regenerate with `{crdgen.REGENERATE}` and commit"
 
 
-def test_committed_crd_parses_to_the_built_object(crd: Node) -> None:
-    assert yaml.safe_load(CRD_FILE.read_text()) == crd
+def test_committed_crd_parses_to_the_built_object(
+    definition: crdlib.KindDefinition, crd: Node
+) -> None:
+    assert yaml.safe_load((REPO / "crds" / definition.file_name).read_text()) == crd
 
 
-def test_names_scope_and_subresources(crd: Node) -> None:
+def test_kinds_are_distinct() -> None:
+    for attribute in ("kind", "plural", "file_name"):
+        values = [getattr(d, attribute) for d in crdgen.KINDS]
+        assert len(set(values)) == len(values), attribute
+    shorts = [s for d in crdgen.KINDS for s in d.short_names]
+    assert len(set(shorts)) == len(shorts)
+
+
+def test_every_kind_is_namespaced_versioned_with_status(crd: Node) -> None:
+    spec = crd["spec"]
+    assert spec["scope"] == "Namespaced"
+    assert spec["names"]["categories"] == [common.CATEGORY]
+    (version,) = spec["versions"]
+    assert version["subresources"] == {"status": {}}
+    assert (version["served"], version["storage"]) == (True, True)
+    columns = [c["name"] for c in version["additionalPrinterColumns"]]
+    assert {"READY", "SYNCED"} <= set(columns)
+    assert columns[-1] == "AGE"
+
+
+def test_database_names_scope_and_subresources(database_crd: Node) -> None:
+    crd = database_crd
     spec = crd["spec"]
     assert crd["metadata"] == {"name": "astradatabases.astra.operator.dev"}
     assert spec["group"] == database.GROUP == "astra.operator.dev"
@@ -72,8 +118,28 @@ def test_names_scope_and_subresources(crd: Node) -> None:
     assert version["storage"] is True
 
 
-def test_printer_columns(crd: Node) -> None:
-    columns = crd["spec"]["versions"][0]["additionalPrinterColumns"]
+def test_role_names(role_crd: Node) -> None:
+    assert role_crd["metadata"] == {"name": "astraroles.astra.operator.dev"}
+    assert role_crd["spec"]["names"] == {
+        "kind": "AstraRole",
+        "listKind": "AstraRoleList",
+        "plural": "astraroles",
+        "singular": "astrarole",
+        "shortNames": ["arole"],
+        "categories": ["astra"],
+    }
+
+
+def test_role_printer_columns(role_crd: Node) -> None:
+    columns = role_crd["spec"]["versions"][0]["additionalPrinterColumns"]
+    by_name = {c["name"]: c for c in columns}
+    assert [c["name"] for c in columns if "priority" not in c] == ["READY", "SYNCED", "ROLE", "AGE"]
+    assert by_name["ROLE"]["jsonPath"] == ".status.roleName"
+    assert (by_name["ID"]["jsonPath"], by_name["ID"]["priority"]) == (".status.roleID", 1)
+
+
+def test_database_printer_columns(database_crd: Node) -> None:
+    columns = database_crd["spec"]["versions"][0]["additionalPrinterColumns"]
     by_name = {c["name"]: c for c in columns}
     assert [c["name"] for c in columns if "priority" not in c] == [
         "PHASE", "READY", "SYNCED", "TIER", "REGION", "AGE"
@@ -116,7 +182,7 @@ def test_cel_inputs_are_bounded(root: Node) -> None:
 
 def test_every_rule_has_a_message(root: Node) -> None:
     rules = [r for _, n in _nodes(root) for r in n.get("x-kubernetes-validations", [])]
-    assert len(rules) >= 15
+    assert len(rules) >= 8
     for rule in rules:
         assert rule["message"], rule
         assert rule["rule"], rule
@@ -137,7 +203,9 @@ def test_conditions_are_a_map_keyed_by_type(root: Node) -> None:
 
 def test_docs_carry_the_descriptions() -> None:
     docs = (REPO / "docs" / "resources.md").read_text()
-    assert "## AstraDatabase" in docs
+    for definition in crdgen.KINDS:
+        assert f"## {definition.kind}" in docs
+    assert "each drns entry must start with drn:astra:org:" in docs
     assert "| `spec.deletionPolicy` |" not in docs  # paths are relative to spec/status
     assert "| `deletionPolicy` | string |" in docs
     assert "capacityUnits cannot decrease" in docs
@@ -150,7 +218,8 @@ def test_check_reports_missing_then_passes_after_write(
     args = ["--output", str(tmp_path / "crds"), "--docs", str(tmp_path / "resources.md")]
     assert crdgen.main([*args, "--check"]) == 1
     err = capsys.readouterr().err
-    assert "astra.operator.dev_astradatabases.yaml is missing" in err
+    for definition in crdgen.KINDS:
+        assert f"{definition.file_name} is missing" in err
     assert "regenerate with: astra-operator crds" in err
     assert crdgen.main(args) == 0
     assert crdgen.main([*args, "--check"]) == 0
@@ -177,6 +246,6 @@ def test_check_reports_edits_and_leftovers(
     assert crdgen.main([*args, "--check"]) == 0
 
 
-def test_output_is_deterministic() -> None:
-    assert crdgen.render_crd(database.DEFINITION) == crdgen.render_crd(database.DEFINITION)
-    assert crdgen.render_crd(database.DEFINITION).startswith("# Generated by `astra-operator crds`")
+def test_output_is_deterministic(definition: crdlib.KindDefinition) -> None:
+    assert crdgen.render_crd(definition) == crdgen.render_crd(definition)
+    assert crdgen.render_crd(definition).startswith("# Generated by `astra-operator crds`")

@@ -17,9 +17,9 @@ from typing import Final
 
 import yaml
 
-from astra_operator.resources import common, crd, database, docgen, schema
+from astra_operator.resources import common, crd, database, docgen, role, schema
 
-KINDS: Final[tuple[crd.KindDefinition, ...]] = (database.DEFINITION,)
+KINDS: Final[tuple[crd.KindDefinition, ...]] = (database.DEFINITION, role.DEFINITION)
 DEFAULT_OUTPUT: Final = Path("crds")
 DEFAULT_DOCS: Final = Path("docs/resources.md")
 REGENERATE: Final = "astra-operator crds"

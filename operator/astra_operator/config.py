@@ -38,7 +38,24 @@ class OperatorConfig:
     create_retry_grace: float = 30.0
     api_concurrency: int = 16
     api_timeout: float = 30.0
+    kube_timeout: float = 15.0
+    """Seconds to wait for each read from the Kubernetes API before the call is abandoned
+    (a connection that silently went dead must not hold a worker, or a watch, forever)."""
+    kube_connect_timeout: float = 5.0
+    """Seconds to wait for a new connection (TCP and TLS) to the Kubernetes API."""
     log_format: LogFormat = "text"
+    default_credentials_namespaces: tuple[str, ...] | None = None
+    """Namespaces whose objects may use the default token Secret (no spec.credentials).
+    ``None``: only ``operator_namespace``; ``("*",)``: every watched namespace; ``()``: none."""
+    pass_deadline: float = 120.0
+    """Seconds one reconcile pass may take before it is abandoned and retried."""
+
+    def default_credentials_serve(self, namespace: str) -> bool:
+        """Whether an object in ``namespace`` may use the operator-wide default token."""
+        allowed = self.default_credentials_namespaces
+        if allowed is None:
+            return namespace == self.operator_namespace
+        return "*" in allowed or namespace in allowed
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OperatorConfig:
@@ -65,8 +82,37 @@ class OperatorConfig:
             create_retry_grace=float(e.get("ASTRA_CREATE_RETRY_GRACE", cls.create_retry_grace)),
             api_concurrency=int(e.get("ASTRA_API_CONCURRENCY", cls.api_concurrency)),
             api_timeout=float(e.get("ASTRA_API_TIMEOUT", cls.api_timeout)),
+            kube_timeout=_seconds(e, "ASTRA_KUBE_TIMEOUT", cls.kube_timeout),
+            kube_connect_timeout=_seconds(
+                e, "ASTRA_KUBE_CONNECT_TIMEOUT", cls.kube_connect_timeout
+            ),
             log_format=log_format,  # type: ignore[arg-type]
+            default_credentials_namespaces=_namespace_list(
+                e.get("ASTRA_DEFAULT_CREDENTIALS_NAMESPACES")
+            ),
+            pass_deadline=float(e.get("ASTRA_PASS_DEADLINE", cls.pass_deadline)),
         )
+
+
+def _namespace_list(value: str | None) -> tuple[str, ...] | None:
+    """``None`` when unset; otherwise the comma-separated names (``*`` for all)."""
+    if value is None:
+        return None
+    return tuple(n.strip() for n in value.split(",") if n.strip())
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    """A positive number of seconds from ``env[name]`` (``default`` when unset)."""
+    raw = env.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise ValueError(f"{name} must be a positive number of seconds, not {raw!r}")
+    return value
 
 
 @dataclasses.dataclass(frozen=True)

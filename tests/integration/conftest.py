@@ -171,8 +171,10 @@ def make_operator(
     put_secret(kube_api, namespace, "astra-credentials", {"token": token})
     started: list[Operator] = []
 
-    def make(start: bool = True, **extra_env: str) -> Operator:
-        op = Operator(cluster.kubeconfig, namespace, sim, tmp_path / "operator.log", extra_env)
+    def make(start: bool = True, kubeconfig: Path | None = None, **extra_env: str) -> Operator:
+        """``kubeconfig``: how the operator reaches the cluster (default: the cluster's own)."""
+        path = kubeconfig or cluster.kubeconfig
+        op = Operator(path, namespace, sim, tmp_path / "operator.log", extra_env)
         if start:
             op.start()
         started.append(op)
@@ -213,7 +215,9 @@ def wait_for(
 
 
 class Databases:
-    """AstraDatabase objects of one namespace."""
+    """AstraDatabase objects of one namespace (subclasses: other kinds)."""
+
+    kind, plural = db.KIND, db.PLURAL
 
     def __init__(self, api: k8s.ApiClient, namespace: str) -> None:
         self.custom = k8s.CustomObjectsApi(api)
@@ -225,18 +229,18 @@ class Databases:
     ) -> None:
         body = {
             "apiVersion": db.API_VERSION,
-            "kind": db.KIND,
+            "kind": self.kind,
             "metadata": {"name": name, "annotations": annotations or {}},
             "spec": spec,
         }
         self.custom.create_namespaced_custom_object(
-            db.GROUP, db.VERSION, self.namespace, db.PLURAL, body
+            db.GROUP, db.VERSION, self.namespace, self.plural, body
         )
 
     def get(self, name: str) -> dict[str, Any] | None:
         try:
             obj: dict[str, Any] = self.custom.get_namespaced_custom_object(
-                db.GROUP, db.VERSION, self.namespace, db.PLURAL, name
+                db.GROUP, db.VERSION, self.namespace, self.plural, name
             )
         except k8s.ApiException as exc:
             if exc.status == 404:
@@ -246,12 +250,12 @@ class Databases:
 
     def patch(self, name: str, patch: dict[str, Any]) -> None:
         self.custom.patch_namespaced_custom_object(
-            db.GROUP, db.VERSION, self.namespace, db.PLURAL, name, patch
+            db.GROUP, db.VERSION, self.namespace, self.plural, name, patch
         )
 
     def delete(self, name: str) -> None:
         self.custom.delete_namespaced_custom_object(
-            db.GROUP, db.VERSION, self.namespace, db.PLURAL, name
+            db.GROUP, db.VERSION, self.namespace, self.plural, name
         )
 
     def condition(self, name: str, type_: str) -> dict[str, Any]:
@@ -285,3 +289,14 @@ class Databases:
 @pytest.fixture
 def databases(kube_api: k8s.ApiClient, namespace: str) -> Databases:
     return Databases(kube_api, namespace)
+
+
+class Roles(Databases):
+    """AstraRole objects of one namespace."""
+
+    kind, plural = "AstraRole", "astraroles"
+
+
+@pytest.fixture
+def roles(kube_api: k8s.ApiClient, namespace: str) -> Roles:
+    return Roles(kube_api, namespace)

@@ -11,11 +11,20 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.integration.conftest import Databases, Operator, Sim, wait_for
+from tests.conftest import Kubectl
+from tests.integration.conftest import Databases, Operator, Roles, Sim, wait_for
 
 pytestmark = pytest.mark.integration
 
-EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.yaml"))
+EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
+
+
+def _kind(path: Path) -> str:
+    return str(next(d for d in yaml.safe_load_all(path.read_text()) if d)["kind"])
+
+
+ALL_EXAMPLES = sorted(EXAMPLES_DIR.glob("*.yaml"))
+EXAMPLES = [p for p in ALL_EXAMPLES if _kind(p) == "AstraDatabase"]
 
 
 def _settled(databases: Databases, name: str, ready: str) -> bool:
@@ -47,6 +56,37 @@ def test_example_converges(
     assert regions == {spec["region"], *spec.get("additionalRegions", [])}
     if "capacityUnits" in spec:
         assert info["capacityUnits"] == spec["capacityUnits"]
+
+
+def test_every_example_is_applied_by_a_test() -> None:
+    assert {_kind(p) for p in ALL_EXAMPLES} == {"AstraDatabase", "AstraRole"}
+
+
+def test_role_example_scopes_the_database_example(
+    make_operator: Callable[..., Operator],
+    roles: Roles,
+    databases: Databases,
+    sim: Sim,
+    kubectl: Kubectl,
+    namespace: str,
+) -> None:
+    make_operator()
+    for path in ("database-serverless.yaml", "role-app-readers.yaml"):
+        kubectl("apply", "-n", namespace, "-f", str(EXAMPLES_DIR / path))
+    [doc] = [
+        d for d in yaml.safe_load_all((EXAMPLES_DIR / "role-app-readers.yaml").read_text()) if d
+    ]
+    name = doc["metadata"]["name"]
+    roles.wait_condition(name, "Ready", "True", "Available", timeout=60)
+    status = roles.get(name)["status"]  # type: ignore[index]
+    scope = doc["spec"]["resources"][0]
+    database = databases.get(scope["databaseRef"]["name"])["status"]["databaseID"]  # type: ignore[index]
+    assert any(
+        d.endswith(f":db:{database}:keyspace:{scope['keyspace']}:table:{scope['table']}")
+        for d in status["drns"]
+    )
+    [role] = [r for r in sim.admin("GET", "/_sim/state")["roles"] if r["ID"] == status["roleID"]]
+    assert sorted(role["Policy"]["actions"]) == sorted(doc["spec"]["permissions"])
 
 
 def test_classic_database_resizes_in_steps_and_unparks(

@@ -161,6 +161,7 @@ def test_status_dumps_camel_case_wire_json() -> None:
         "createPending": {
             "requestedAt": "2026-11-23T10:00:00Z",
             "name": "db",
+            "existingIDs": [],
             "cloudProvider": "GCP",
             "region": "us-east1",
         },

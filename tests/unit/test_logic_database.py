@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from astra_operator.astra import errors, models
-from astra_operator.logic import changes, conditions, phases
+from astra_operator.logic import changes, conditions, failures, pending, phases
 from astra_operator.logic import database as logic
 from astra_operator.resources import common
 from astra_operator.resources import database as db
@@ -126,10 +126,33 @@ def test_pending_create_ignores_databases_created_long_before_the_marker() -> No
     assert logic.pending_matches(later, [database()]) == []
 
 
-def test_unresolved_message_tells_both_ways_out() -> None:
-    message = logic.unresolved_message(_marker(), 2)
-    assert "2 databases" in message
-    assert "spec.databaseID" in message
+def test_pending_create_never_matches_what_had_the_name_before_it() -> None:
+    assert logic.pending_matches(_marker(existing_ids=("d",)), [database()]) == []
+
+
+@pytest.mark.parametrize(
+    ("found", "seconds", "verdict"),
+    [
+        pytest.param(["a"], 0, pending.Verdict.ADOPT, id="one-new-is-ours"),
+        pytest.param(["a", "b"], 0, pending.Verdict.STOP, id="several-ask-a-human"),
+        pytest.param([], 5, pending.Verdict.WAIT, id="none-yet-lists-may-lag"),
+        pytest.param([], 30, pending.Verdict.CREATE, id="none-after-grace-made-nothing"),
+    ],
+)
+def test_pending_verdicts(found: list[str], seconds: int, verdict: pending.Verdict) -> None:
+    now = NOW + timedelta(seconds=seconds)
+    assert pending.verdict(_marker(), found, now=now, grace=30) is verdict
+
+
+def test_pending_candidates_skip_existing_and_owned() -> None:
+    marker = _marker(existing_ids=("old",))
+    assert pending.candidates(marker, ["old", "owned", "new"], {"owned"}) == ["new"]
+
+
+def test_unresolved_message_names_the_candidates_and_the_way_out() -> None:
+    message = pending.unresolved_message("database", _marker(), ["a", "b"])
+    assert "2 new databases" in message
+    assert "a, b" in message
     assert "createPending" in message
 
 
@@ -143,23 +166,28 @@ def test_unresolved_message_tells_both_ways_out() -> None:
             True,
             "unsupported region",
         ),
-        (errors.ServerError("boom", status=503), "ReconcileError", False, "retrying in 5 s"),
+        (errors.ServerError("boom", status=503), "ReconcileError", False, "retrying in 4 s"),
     ],
 )
 def test_failures_name_the_fix(
     exc: errors.AstraError, reason: str, warn: bool, needle: str
 ) -> None:
-    result = logic.failure(exc, "create", backoff=5)
+    result = failures.failure(exc, "database", "create", failures=2)
     assert result.synced.reason == reason
     assert result.warn is warn
     assert needle in result.synced.message
 
 
 def test_rate_limit_waits_for_retry_after() -> None:
-    result = logic.failure(
-        errors.RateLimited("slow", status=429, retry_after=42), "read", backoff=5
+    result = failures.failure(
+        errors.RateLimited("slow", status=429, retry_after=42), "database", "read", failures=0
     )
     assert result.retry_after == 42
+
+
+@pytest.mark.parametrize(("count", "delay"), [(0, 1), (1, 2), (3, 8), (6, 60), (30, 60)])
+def test_backoff_grows_from_a_second_to_a_minute(count: int, delay: float) -> None:
+    assert failures.backoff(count) == delay
 
 
 def test_condition_transition_time_moves_only_on_status_change() -> None:

@@ -6,7 +6,12 @@ import argparse
 import asyncio
 import dataclasses
 import logging
+import os
 import sys
+import threading
+import time
+from collections.abc import Coroutine
+from typing import Any
 
 import kopf
 
@@ -15,6 +20,10 @@ from astra_operator import config
 # Importing registers the handlers with kopf's default registry.
 from astra_operator.handlers import database as _database  # noqa: F401
 from astra_operator.handlers import operator as _operator  # noqa: F401
+from astra_operator.handlers import role as _role  # noqa: F401
+from astra_operator.handlers import runtime as rt
+
+logger = logging.getLogger(__name__)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,6 +52,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     add("--poll-interval", type=float, help="seconds between checks of a steady database")
     add("--busy-requeue", type=float, help="seconds between checks while Astra is busy")
+    add(
+        "--kube-timeout",
+        type=float,
+        help="seconds to wait for each read from the Kubernetes API (ASTRA_KUBE_TIMEOUT)",
+    )
+    add(
+        "--kube-connect-timeout",
+        type=float,
+        help="seconds to wait for a connection to the Kubernetes API (ASTRA_KUBE_CONNECT_TIMEOUT)",
+    )
     add("--log-format", choices=["json", "text"], help="log format (ASTRA_LOG_FORMAT)")
     add(
         "--liveness", metavar="URL", help="serve a liveness probe, e.g. http://0.0.0.0:8080/healthz"
@@ -59,6 +78,8 @@ _OVERRIDES = {
     "default_deletion_policy": "default_deletion_policy",
     "poll_interval": "poll_interval",
     "busy_requeue": "busy_requeue",
+    "kube_timeout": "kube_timeout",
+    "kube_connect_timeout": "kube_connect_timeout",
     "log_format": "log_format",
 }
 
@@ -73,6 +94,10 @@ def settings_from(args: argparse.Namespace) -> config.OperatorConfig:
     }
     if args.namespaces:
         changes["namespaces"] = tuple(args.namespaces)
+    for flag in ("kube_timeout", "kube_connect_timeout"):
+        value = changes.get(flag)
+        if value is not None and not 0 < value < float("inf"):
+            raise ValueError(f"--{flag.replace('_', '-')} must be a positive number of seconds")
     return dataclasses.replace(cfg, **changes)
 
 
@@ -100,13 +125,64 @@ def main(argv: list[str]) -> int:
     log_format = kopf.LogFormat.JSON if cfg.log_format == "json" else kopf.LogFormat.FULL
     kopf.configure(verbose=args.verbose, log_format=log_format)
     _quiet_logs(args.verbose)
-    asyncio.run(
-        kopf.operator(
-            standalone=True,
-            clusterwide=not cfg.namespaces,
-            namespaces=cfg.namespaces,
-            memo=kopf.Memo(config=cfg),
-            liveness_endpoint=args.liveness,
+    memo = kopf.Memo(config=cfg)
+    code = 0
+    try:
+        _run(  # kopf stops on SIGTERM/SIGINT (its own signal handlers), then runs cleanup
+            kopf.operator(
+                standalone=True,
+                clusterwide=not cfg.namespaces,
+                namespaces=cfg.namespaces,
+                memo=memo,
+                liveness_endpoint=args.liveness,
+            )
         )
-    )
-    return 0
+    except Exception:
+        logger.exception("the operator stopped on an error")
+        code = 1
+    runtime: rt.Runtime | None = memo.get("runtime")
+    if runtime is not None:
+        runtime.kube.close()  # again, in case cleanup did not run; never waits
+    _exit_now_if_threads_hang(code)
+    return code
+
+
+def _run(operator: Coroutine[Any, Any, None]) -> None:
+    """``asyncio.run`` without its last step, which joins the loop's default executor: a worker
+    thread stuck in a socket read (a connection that silently died) would block it for as long
+    as its timeout, or forever for a call that has none (a library's own)."""
+    loop = asyncio.new_event_loop()
+    try:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(operator)
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()  # shuts the default executor down without waiting for its threads
+
+
+def _exit_now_if_threads_hang(code: int) -> None:
+    """Exit now, without Python's shutdown, when worker threads are still running.
+
+    At exit Python joins every non-daemon thread, and every thread of a ThreadPoolExecutor
+    (ours, kopf's, the loop's default one) is non-daemon: one stuck in a read on a dead
+    connection keeps the process alive after the operator has stopped, past the pod's grace
+    period. Their work is abandoned either way: nothing they could still do is worth waiting
+    for, so flush the logs and leave."""
+    main = threading.main_thread()
+    deadline = time.monotonic() + 1.0  # idle workers of a shut-down pool end at once
+    for thread in threading.enumerate():
+        if thread is not main and not thread.daemon:
+            thread.join(max(deadline - time.monotonic(), 0.0))
+    stuck = [t for t in threading.enumerate() if t is not main and not t.daemon and t.is_alive()]
+    if not stuck:
+        return
+    logger.info("exiting without waiting for %d worker thread(s) still in a call", len(stuck))
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

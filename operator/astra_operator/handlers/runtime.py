@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
 from kubernetes import client as k8s
@@ -11,19 +13,26 @@ from kubernetes import client as k8s
 from astra_operator import config
 from astra_operator.astra import client as astra_client
 from astra_operator.kube import api as kube_api
-from astra_operator.reconcilers import base
+from astra_operator.reconcilers import engine, ownership
 
 
 @dataclasses.dataclass
 class Runtime:
     """One AstraClient, one Kubernetes client and the per-object wake-up events."""
 
-    deps: base.Deps
+    deps: engine.Deps
     kube: kube_api.Kube
     astra: astra_client.AstraClient
     api_client: k8s.ApiClient
     wakers: dict[str, asyncio.Event] = dataclasses.field(default_factory=dict)
     seen: dict[str, tuple[object, ...]] = dataclasses.field(default_factory=dict)
+    dep_seen: dict[tuple[str, str, str], object] = dataclasses.field(default_factory=dict)
+    """The recorded ID of each object others may wait for, as last seen."""
+    indexes: dict[str, Mapping[str, Iterable[ownership.Claimant]]] = dataclasses.field(
+        default_factory=dict
+    )
+    """kopf's ownership index of each kind (by plural): recorded Astra ID -> objects."""
+    progress: Progress = dataclasses.field(default_factory=lambda: Progress())
 
     @classmethod
     def build(cls, cfg: config.OperatorConfig) -> Runtime:
@@ -31,9 +40,17 @@ class Runtime:
             cfg.api_url, timeout=cfg.api_timeout, max_concurrency=cfg.api_concurrency
         )
         api_client = kube_api.load_api_client()
-        kube = kube_api.Kube(api_client)
-        deps = base.Deps(astra=astra, kube=kube, config=cfg, clock=lambda: datetime.now(UTC))
-        return cls(deps=deps, kube=kube, astra=astra, api_client=api_client)
+        kube = kube_api.Kube(
+            api_client, connect_timeout=cfg.kube_connect_timeout, read_timeout=cfg.kube_timeout
+        )
+        deps = engine.Deps(astra=astra, kube=kube, config=cfg, clock=lambda: datetime.now(UTC))
+        runtime = cls(deps=deps, kube=kube, astra=astra, api_client=api_client)
+        deps.owners.recorded = runtime.recorded
+        return runtime
+
+    def recorded(self, plural: str, external_id: str) -> Iterable[ownership.Claimant]:
+        """The objects whose status records ``external_id`` (from kopf's index)."""
+        return tuple(self.indexes.get(plural, {}).get(external_id, ()))
 
     def waker(self, uid: str) -> asyncio.Event:
         return self.wakers.setdefault(uid, asyncio.Event())
@@ -41,9 +58,27 @@ class Runtime:
     def forget(self, uid: str) -> None:
         self.wakers.pop(uid, None)
         self.seen.pop(uid, None)
-        self.deps.recheck_before_create.discard(uid)
-        self.deps.uncertain_creates.pop(uid, None)
 
     async def close(self) -> None:
+        """Close the clients; Kubernetes calls still in flight are not waited for."""
+        self.kube.close()
         await self.astra.aclose()
         self.api_client.close()  # type: ignore[no-untyped-call]
+
+
+class Progress:
+    """Which passes are running since when: the liveness probe fails on a stuck loop."""
+
+    def __init__(self) -> None:
+        self.running: dict[str, float] = {}
+
+    def started(self, uid: str) -> None:
+        self.running[uid] = time.monotonic()
+
+    def finished(self, uid: str) -> None:
+        self.running.pop(uid, None)
+
+    def stuck(self, limit: float) -> int:
+        """How many passes have run longer than ``limit`` seconds."""
+        now = time.monotonic()
+        return sum(1 for since in self.running.values() if now - since > limit)

@@ -1,23 +1,36 @@
 """Kubernetes calls the reconcilers need: read objects and Secrets, patch status, own Secrets.
 
-The ``kubernetes`` client is synchronous; every call runs in a worker thread so the event loop
-never blocks. Nothing here logs Secret contents.
+The ``kubernetes`` client is synchronous; every call runs on a worker thread of a pool owned
+by ``Kube`` (never the event loop's default executor), with a connect and a read timeout, so a
+connection that silently died costs one call one timeout instead of holding a thread forever
+and starving every other object's calls. A call that gets no answer raises
+``KubeUnavailable``: transient, retry later. Nothing here logs Secret contents.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import concurrent.futures
+import contextlib
 import dataclasses
-from collections.abc import Mapping
-from typing import Any, cast
+import functools
+import queue
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, cast
 
+import urllib3
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
 from astra_operator.resources import common
 
 JsonObject = dict[str, object]
+T = TypeVar("T")
+
+WORKERS = 20
+"""Threads for Kubernetes calls (and pooled connections): the operator's 16 concurrent
+DevOps API requests, plus a few, so one object's slow call never waits behind another's."""
 
 
 class SecretUnavailable(Exception):  # noqa: N818 (reads as a condition)
@@ -30,6 +43,12 @@ class SecretConflict(Exception):  # noqa: N818
 
 class ObjectGone(Exception):  # noqa: N818
     """The custom object no longer exists."""
+
+
+class KubeUnavailable(Exception):  # noqa: N818
+    """The Kubernetes API gave no answer in time, or the connection failed: transient.
+
+    The message names the call and the object (never a credential)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,7 +69,7 @@ class Owner:
     uid: str
 
 
-def load_api_client(kubeconfig: str | None = None) -> k8s.ApiClient:
+def load_api_client(kubeconfig: str | None = None, *, pool_size: int = WORKERS) -> k8s.ApiClient:
     """An ApiClient from a kubeconfig file, $KUBECONFIG/~/.kube/config, or in-cluster."""
     configuration = k8s.Configuration()
     try:
@@ -61,32 +80,56 @@ def load_api_client(kubeconfig: str | None = None) -> k8s.ApiClient:
         if kubeconfig:
             raise
         k8s_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+    configuration.connection_pool_maxsize = pool_size  # one pooled connection per worker
+    # urllib3 would retry a GET whose read failed on another pooled connection, as dead as the
+    # first after a silent failure; read failures come back to Kube, which drops the idle ones.
+    configuration.retries = urllib3.Retry(total=3, connect=2, read=False)
     return k8s.ApiClient(configuration)
 
 
 class Kube:
     """Async facade over the synchronous kubernetes client."""
 
-    def __init__(self, api: k8s.ApiClient) -> None:
+    def __init__(
+        self,
+        api: k8s.ApiClient,
+        *,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 15.0,
+        workers: int = WORKERS,
+    ) -> None:
+        self._api = api
         self._custom = k8s.CustomObjectsApi(api)
         self._core = k8s.CoreV1Api(api)
+        self._timeout = (connect_timeout, read_timeout)
+        self._executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="kube"
+        )
+
+    def close(self) -> None:
+        """Stop the worker threads without waiting: a call in flight ends at its timeout."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def get(self, ref: ObjectRef) -> JsonObject:
         """A fresh read of the custom object (sees every write that came before)."""
-        return await self._custom_call(ref, self._custom.get_namespaced_custom_object)
+        return await self._custom_call(
+            f"GET {_name(ref)}", ref, self._custom.get_namespaced_custom_object
+        )
 
     async def patch_status(self, ref: ObjectRef, status: Mapping[str, object]) -> JsonObject:
         """Merge-patch the status subresource; ``None`` values delete fields."""
         return await self._custom_call(
-            ref, self._custom.patch_namespaced_custom_object_status, {"status": dict(status)}
+            f"PATCH the status of {_name(ref)}",
+            ref,
+            self._custom.patch_namespaced_custom_object_status,
+            {"status": dict(status)},
         )
 
-    async def _custom_call(self, ref: ObjectRef, call: Any, *body: object) -> JsonObject:
-        """Run one custom-object call in a thread; a 404 becomes ``ObjectGone``."""
+    async def _custom_call(self, what: str, ref: ObjectRef, call: Any, *body: object) -> JsonObject:
+        """Run one custom-object call on a worker; a 404 becomes ``ObjectGone``."""
+        args = (common.GROUP, common.VERSION, ref.namespace, ref.plural, ref.name, *body)
         try:
-            obj = await asyncio.to_thread(
-                call, common.GROUP, common.VERSION, ref.namespace, ref.plural, ref.name, *body
-            )
+            obj = await self._run(what, functools.partial(call, *args), idempotent=True)
         except k8s.ApiException as exc:
             if exc.status == 404:
                 raise ObjectGone(f"{ref.plural} {ref.namespace}/{ref.name}") from None
@@ -95,13 +138,14 @@ class Kube:
 
     async def read_secret_value(self, namespace: str, name: str, key: str) -> str:
         """One key of a Secret, decoded; a clear ``SecretUnavailable`` otherwise."""
+        read = functools.partial(self._core.read_namespaced_secret, name, namespace)
         try:
-            secret = await asyncio.to_thread(self._core.read_namespaced_secret, name, namespace)
+            secret = await self._run(f"GET Secret {namespace}/{name}", read, idempotent=True)
         except k8s.ApiException as exc:
             if exc.status == 404:
                 raise SecretUnavailable(
                     f"Secret {namespace}/{name} does not exist: create it with the key {key!r} "
-                    "holding an Astra application token (AstraCS:...)."
+                    "holding an Astra application token."
                 ) from None
             if exc.status == 403:
                 raise SecretUnavailable(
@@ -140,7 +184,8 @@ class Kube:
             type="Opaque",
             string_data=dict(data),
         )
-        return await asyncio.to_thread(self._apply_secret, namespace, name, body, owner, data)
+        apply = functools.partial(self._apply_secret, namespace, name, body, owner, data)
+        return await self._run(f"apply Secret {namespace}/{name}", apply, idempotent=False)
 
     def _apply_secret(
         self,
@@ -149,13 +194,16 @@ class Kube:
         body: k8s.V1Secret,
         owner: Owner,
         data: Mapping[str, str],
+        *,
+        _request_timeout: tuple[float, float],
     ) -> bool:
+        timeout = _request_timeout
         try:
-            current = self._core.read_namespaced_secret(name, namespace)
+            current = self._core.read_namespaced_secret(name, namespace, _request_timeout=timeout)
         except k8s.ApiException as exc:
             if exc.status != 404:
                 raise
-            self._core.create_namespaced_secret(namespace, body)
+            self._core.create_namespaced_secret(namespace, body, _request_timeout=timeout)
             return True
         meta = current.metadata
         owners = {ref.uid for ref in ((meta.owner_references if meta else None) or [])}
@@ -167,5 +215,72 @@ class Kube:
         wanted = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
         if (current.data or {}) == wanted:
             return False
-        self._core.replace_namespaced_secret(name, namespace, body)
+        self._core.replace_namespaced_secret(name, namespace, body, _request_timeout=timeout)
         return True
+
+    async def _run(self, what: str, call: Callable[..., T], *, idempotent: bool) -> T:
+        """``call(_request_timeout=...)`` on a worker thread; no answer -> ``KubeUnavailable``."""
+        work = functools.partial(self._call, what, call, idempotent)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, work)
+        except RuntimeError as exc:
+            if "shutdown" not in str(exc):
+                raise
+            raise KubeUnavailable(f"{what}: the operator is stopping") from None
+
+    def _call(self, what: str, call: Callable[..., T], idempotent: bool) -> T:
+        """On the worker: one call, retried once on a fresh connection if idempotent and the
+        pooled connection was found closed (the server may close an idle one at any time)."""
+        for attempt in (1, 2):
+            try:
+                return call(_request_timeout=self._timeout)
+            except urllib3.exceptions.ProtocolError as exc:
+                self._drop_idle_connections()
+                if idempotent and attempt == 1:
+                    continue
+                raise KubeUnavailable(f"{what}: the connection failed ({_reason(exc)})") from exc
+            except urllib3.exceptions.HTTPError as exc:
+                self._drop_idle_connections()
+                raise KubeUnavailable(f"{what}: {self._explain(exc)}") from exc
+            except k8s.ApiException as exc:
+                if exc.status == 0:  # no HTTP answer at all (TLS failure)
+                    raise KubeUnavailable(f"{what}: {exc.reason}"[:300]) from exc
+                raise
+        raise AssertionError("unreachable")
+
+    def _explain(self, exc: urllib3.exceptions.HTTPError) -> str:
+        reason = exc.reason if isinstance(exc, urllib3.exceptions.MaxRetryError) else exc
+        connect, read = self._timeout
+        if isinstance(reason, urllib3.exceptions.ConnectTimeoutError):
+            return f"no connection to the Kubernetes API within {connect:g} s"
+        if isinstance(reason, urllib3.exceptions.TimeoutError):
+            return f"no answer from the Kubernetes API within {read:g} s"
+        return f"the Kubernetes API is unreachable ({_reason(exc)})"
+
+    def _drop_idle_connections(self) -> None:
+        """Close every idle pooled connection. urllib3 reuses one for as long as the peer has
+        not closed it and cannot see that it silently died; when one did, those opened along
+        with it usually did too, and each would cost a call a full read timeout."""
+        manager = self._api.rest_client.pool_manager
+        for key in manager.pools.keys():  # noqa: SIM118 (the container refuses iteration)
+            idle = getattr(manager.pools.get(key), "pool", None)  # urllib3's idle LifoQueue
+            if idle is None:
+                continue
+            for _ in range(idle.qsize()):
+                try:
+                    conn = idle.get_nowait()
+                except queue.Empty:
+                    break
+                if conn is not None:
+                    conn.close()
+                with contextlib.suppress(queue.Full):
+                    idle.put_nowait(None)
+
+
+def _name(ref: ObjectRef) -> str:
+    return f"{ref.plural} {ref.namespace}/{ref.name}"
+
+
+def _reason(exc: Exception) -> str:
+    reason = exc.reason if isinstance(exc, urllib3.exceptions.MaxRetryError) else exc
+    return f"{type(reason).__name__}: {reason}"[:300]

@@ -30,15 +30,6 @@ ACTIONS: Final[dict[str, str]] = {
 }
 """The availableActions entry Astra lists when each change is allowed."""
 
-PERMISSIONS: Final[dict[str, str]] = {
-    "unpark": "org-db-suspend",
-    "park": "org-db-suspend",
-    "resize": "org-db-expand",
-    "add_keyspace": "db-keyspace-create",
-    "add_region": "db-manage-region",
-    "remove_region": "db-manage-region",
-}
-
 
 @dataclasses.dataclass(frozen=True)
 class Change:

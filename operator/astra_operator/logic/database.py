@@ -6,12 +6,11 @@ module what the observations mean and what to write.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Final
 
-from astra_operator.astra import errors, models
+from astra_operator.astra import models
 from astra_operator.logic import conditions, phases
 from astra_operator.resources import common
 from astra_operator.resources import database as db
@@ -23,20 +22,6 @@ S = db.DatabaseSyncedReason
 
 CLOCK_SKEW: Final = timedelta(minutes=5)
 """How far Astra's creationTime may precede our create-pending marker and still match."""
-
-PERMISSIONS: Final[dict[str, str]] = {
-    "create": "org-db-create",
-    "read": "org-db-view",
-    "list": "org-db-view",
-    "terminate": "org-db-terminate",
-    "park": "org-db-suspend",
-    "unpark": "org-db-suspend",
-    "resize": "org-db-expand",
-    "add_keyspace": "db-keyspace-create",
-    "add_region": "db-manage-region",
-    "remove_region": "db-manage-region",
-}
-"""The Astra role permission each operator action needs (named in 401 messages)."""
 
 
 def astra_name(spec: db.AstraDatabaseSpec, metadata_name: str) -> str:
@@ -59,15 +44,25 @@ def create_request(spec: db.AstraDatabaseSpec, metadata_name: str) -> models.Dat
 
 
 def pending_marker(
-    spec: db.AstraDatabaseSpec, metadata_name: str, now: datetime
+    spec: db.AstraDatabaseSpec, metadata_name: str, now: datetime, existing: Iterable[str]
 ) -> db.CreatePending:
-    """The record written before a create is sent."""
+    """The record written before a create is sent; ``existing`` already carry the name."""
     return db.CreatePending(
         requested_at=now,
         name=astra_name(spec, metadata_name),
+        existing_ids=tuple(sorted(existing)),
         cloud_provider=spec.cloud_provider,
         region=spec.region,
     )
+
+
+def same_name(name: str, candidates: Iterable[models.Database]) -> list[str]:
+    """IDs of the databases (terminated ones aside) named ``name``."""
+    return [
+        c.id
+        for c in candidates
+        if c.info.name == name and phases.kind(c.status) is not phases.Kind.GONE
+    ]
 
 
 def _created_at(database: models.Database) -> datetime | None:
@@ -79,11 +74,10 @@ def _created_at(database: models.Database) -> datetime | None:
         return None
 
 
-def pending_matches(
-    marker: db.CreatePending, candidates: Iterable[models.Database]
-) -> list[models.Database]:
-    """Databases that the pending create may have made: same name, provider and region,
-    created after the marker (allowing for clock skew), not terminated."""
+def pending_matches(marker: db.CreatePending, candidates: Iterable[models.Database]) -> list[str]:
+    """IDs of databases that the pending create may have made: same name, provider and region,
+    not there before the request (``existing_ids``), created after the marker (allowing for
+    clock skew), not terminated. Excluding other objects' databases is the caller's part."""
     found = []
     for candidate in candidates:
         info = candidate.info
@@ -92,25 +86,31 @@ def pending_matches(
             info.name == marker.name
             and (info.cloud_provider or "").upper() == marker.cloud_provider
             and info.region == marker.region
+            and candidate.id not in marker.existing_ids
             and phases.kind(candidate.status) is not phases.Kind.GONE
             and (created is None or created >= marker.requested_at - CLOCK_SKEW)
         ):
-            found.append(candidate)
+            found.append(candidate.id)
     return found
 
 
-def unresolved_message(marker: db.CreatePending, count: int) -> str:
-    """What a human should check when a pending create cannot be resolved safely."""
-    seen = "no database" if count == 0 else f"{count} databases"
-    return (
-        f"A create request for {marker.name!r} ({marker.cloud_provider} {marker.region}) was "
-        f"sent at {marker.requested_at.isoformat()} but its result was never recorded, and "
-        f"{seen} with that name, provider and region created since then can be seen. The "
-        "operator will not create another one. Check the Astra console: to adopt the database "
-        "that was created, set spec.databaseID to its ID; if none was created, remove "
-        "status.createPending (kubectl patch --subresource=status --type=merge -p "
-        '\'{"status":{"createPending":null}}\') and the operator will create it.'
-    )
+def identity_mismatches(
+    spec: db.AstraDatabaseSpec, metadata_name: str, database: models.Database
+) -> list[str]:
+    """What about an existing database contradicts the spec that wants to adopt it."""
+    info = database.info
+    wanted: list[tuple[str, object, object]] = [
+        ("name", astra_name(spec, metadata_name), info.name),
+        ("cloudProvider", spec.cloud_provider, (info.cloud_provider or "").upper()),
+        ("region", spec.region, info.region),
+        ("tier", spec.tier, info.tier),
+        ("dbType", spec.db_type, info.db_type or None),
+    ]
+    return [
+        f"spec.{field} is {want!r} but the database has {have!r}"
+        for field, want, have in wanted
+        if want != have
+    ]
 
 
 def _endpoints(database: models.Database) -> db.DatabaseEndpoints:
@@ -192,45 +192,4 @@ def _not_ready(phase: str, kind: phases.Kind) -> conditions.Update:
         R.UNAVAILABLE,
         f"Astra reports the status {phase!r}, which this operator does not know; "
         "no changes are made until it returns to ACTIVE.",
-    )
-
-
-@dataclasses.dataclass(frozen=True)
-class Failure:
-    """How an Astra API failure is reported and when to try again."""
-
-    synced: conditions.Update
-    retry_after: float
-    warn: bool
-    """Post a Warning event (the user must act)."""
-
-
-def failure(exc: errors.AstraError, action: str, *, backoff: float) -> Failure:
-    """Translate an API error during ``action`` into a condition and a retry delay."""
-    if isinstance(exc, errors.Unauthorized | errors.Forbidden):
-        need = PERMISSIONS.get(action, "the matching")
-        message = (
-            f"Astra refused the token ({exc.status}) for the database action "
-            f"{action!r}: the token's role needs the {need} permission, or the token is "
-            "invalid or expired."
-        )
-        return Failure(
-            conditions.Update(SYNCED, "False", S.RECONCILE_ERROR, message),
-            max(backoff, 30.0),
-            warn=True,
-        )
-    if isinstance(exc, errors.InvalidRequest):
-        message = f"Astra rejected the database action {action!r}: {exc.message}"
-        return Failure(
-            conditions.Update(SYNCED, "False", S.SPEC_REJECTED, message),
-            max(backoff, 60.0),
-            warn=True,
-        )
-    if isinstance(exc, errors.RateLimited) and exc.retry_after:
-        delay = max(exc.retry_after, 1.0)
-    else:
-        delay = backoff
-    message = f"The database action {action!r} failed, retrying in {delay:.0f} s: {exc.message}"
-    return Failure(
-        conditions.Update(SYNCED, "False", S.RECONCILE_ERROR, message), delay, warn=False
     )

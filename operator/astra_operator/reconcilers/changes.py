@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from astra_operator.astra import models
 from astra_operator.logic import changes
-from astra_operator.reconcilers import base
+from astra_operator.reconcilers import ports
 from astra_operator.resources import database as db
 
 EVENT_REASONS = {
@@ -21,7 +21,7 @@ async def apply(
     change: changes.Change,
     spec: db.AstraDatabaseSpec,
     database: models.Database,
-    astra: base.AstraPort,
+    astra: ports.DatabasesPort,
     token: str,
 ) -> None:
     """Make the API call for ``change``; errors propagate to the caller's translator."""

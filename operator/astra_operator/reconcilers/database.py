@@ -1,9 +1,5 @@
-"""Reconcile one AstraDatabase: create (crash-safe), adopt, observe, report.
-
-Create protocol (names are not unique and a create is not idempotent): write
-``status.createPending`` *before* the POST, write ``status.databaseID`` right after it. A marker
-found without an id means an earlier create's result is unknown: look the database up and adopt
-exactly one match, or stop and say what a human should check. Nothing is ever re-created.
+"""The AstraDatabase manager: what the engine asks of databases (create, observe, day-2,
+terminate). The create protocol, ownership, credentials and status writes are the engine's.
 """
 
 from __future__ import annotations
@@ -15,8 +11,8 @@ from astra_operator.astra import errors, models
 from astra_operator.kube import api as kube_api
 from astra_operator.logic import changes, conditions, phases
 from astra_operator.logic import database as logic
-from astra_operator.reconcilers import base
 from astra_operator.reconcilers import changes as reconciler_changes
+from astra_operator.reconcilers import engine
 from astra_operator.resources import database as db
 
 R = db.DatabaseReadyReason
@@ -24,234 +20,210 @@ S = db.DatabaseSyncedReason
 READY, SYNCED = logic.READY, logic.SYNCED
 CREATE_GRACE: Final = timedelta(seconds=60)
 """How long a 404 right after create is taken for Astra's eventual consistency."""
-SYNCED_OK: Final = base.SYNCED_OK
+
+Obj = engine.Managed[db.AstraDatabaseSpec, db.AstraDatabaseStatus]
+Pass = engine.Pass[db.AstraDatabaseSpec, db.AstraDatabaseStatus]
+Outcome = engine.Outcome[db.AstraDatabaseStatus]
 
 
-async def reconcile(
-    obj: base.DatabaseObject, deps: base.Deps, *, failures: int = 0
-) -> base.Outcome:
-    """One pass over one object; never raises for Astra, Secret or spec problems."""
-    run = _DatabaseRun(obj, deps, failures)
-    if obj.paused:
-        message = f"Reconciliation is paused by the annotation {base.PAUSE_ANNOTATION}=true."
-        update = conditions.Update(SYNCED, "False", S.RECONCILE_PAUSED, message)
-        return run.outcome([update], deps.config.poll_interval)
-    try:
-        token = await run.token()
-    except kube_api.SecretUnavailable as exc:
-        run.warn_once(S.CREDENTIALS_UNAVAILABLE, str(exc))
-        update = conditions.Update(SYNCED, "False", S.CREDENTIALS_UNAVAILABLE, str(exc))
-        return run.outcome([update], max(run.backoff, 10.0))
-    try:
-        return await run.with_token(token)
-    except errors.AstraError as exc:
-        return run.failed(exc)
+def parse(body: object) -> Obj:
+    """An AstraDatabase from its raw body (pydantic.ValidationError on a refused spec)."""
+    return engine.parse(
+        engine.as_mapping(body), db.PLURAL, db.AstraDatabaseSpec, db.AstraDatabaseStatus
+    )
 
 
-class _DatabaseRun(base.Run):
-    action = "read"
+class DatabaseKind:
+    """The engine's view of AstraDatabase."""
 
-    async def with_token(self, token: str) -> base.Outcome:
-        db_id = self.status.database_id or self.obj.spec.database_id
-        if db_id is not None:
-            return await self.observe(db_id, token)
-        if self.status.create_pending is not None:
-            return await self.resolve_pending(self.status.create_pending, token)
-        if self.obj.uid in self.deps.recheck_before_create:
-            marker = logic.pending_marker(self.obj.spec, self.obj.ref.name, self.now)
-            return await self.resolve_pending(marker, token, create_if_none=True)
-        return await self.create(token)
+    info = engine.KindInfo(
+        kind=db.KIND,
+        plural=db.PLURAL,
+        noun="database",
+        id_field="database_id",
+        id_label="databaseID",
+    )
 
-    def failed(self, exc: errors.AstraError) -> base.Outcome:
-        self.refused(exc)
-        result = logic.failure(exc, self.action, backoff=self.backoff)
-        if result.warn:
-            self.warn_once(result.synced.reason, result.synced.message)
-        return self.outcome([result.synced], result.retry_after)
+    def adopt_id(self, spec: db.AstraDatabaseSpec) -> str | None:
+        return spec.database_id
 
-    async def create(self, token: str) -> base.Outcome:
-        self.action = "create"
-        spec, name = self.obj.spec, self.obj.astra_name
-        marker = logic.pending_marker(spec, self.obj.ref.name, self.now)
-        self.status = self.status.model_copy(update={"create_pending": marker})
-        await self.persist()
-        try:
-            db_id = await self.deps.astra.create_database(
-                logic.create_request(spec, self.obj.ref.name), token=token
-            )
-        except errors.AstraError as exc:
-            if exc.maybe_applied:  # no answer, or a 5xx: it may exist; resolve by lookup
-                self.deps.uncertain_creates[self.obj.uid] = None
-            else:  # Astra answered: the create was refused, not done
-                self.status = self.status.model_copy(update={"create_pending": None})
-                self.deps.recheck_before_create.add(self.obj.uid)
-            raise
-        self.forget_create_failures()
-        self.status = self.status.model_copy(update={"database_id": db_id, "create_pending": None})
-        await self.persist()
-        self.event(
+    def unknown_ready(self, p: Pass) -> conditions.Update:
+        if p.status.database_id is None and p.obj.spec.database_id is not None:
+            return conditions.Update(READY, "False", R.UNAVAILABLE, "Not adopted yet.")
+        if p.status.database_id is None:
+            return conditions.Update(READY, "False", R.CREATING, "No database yet.")
+        return conditions.Update(READY, "Unknown", R.UNAVAILABLE, "Not observed yet.")
+
+    async def prepare(self, p: Pass, token: str) -> Outcome | None:
+        return None
+
+    async def same_name(self, p: Pass, token: str) -> list[str]:
+        name = logic.astra_name(p.obj.spec, p.obj.ref.name)
+        return logic.same_name(name, await p.deps.astra.list_databases(token=token))
+
+    def marker(self, p: Pass, existing: list[str]) -> db.CreatePending:
+        return logic.pending_marker(p.obj.spec, p.obj.ref.name, p.now, existing)
+
+    async def create(self, p: Pass, token: str) -> str:
+        request = logic.create_request(p.obj.spec, p.obj.ref.name)
+        return await p.deps.astra.create_database(request, token=token)
+
+    def created(self, p: Pass, new_id: str) -> Outcome:
+        spec, name = p.obj.spec, logic.astra_name(p.obj.spec, p.obj.ref.name)
+        p.event(
             "Created",
-            f"Created Astra database {name!r} ({db_id}) in {spec.cloud_provider} {spec.region}.",
+            f"Created Astra database {name!r} ({new_id}) in {spec.cloud_provider} {spec.region}.",
         )
         ready = conditions.Update(READY, "False", R.CREATING, "Astra accepted the create.")
-        return self.outcome([ready, SYNCED_OK], self.deps.config.busy_requeue)
+        return p.outcome([ready, engine.SYNCED_OK], p.config.busy_requeue)
 
-    async def resolve_pending(
-        self, marker: db.CreatePending, token: str, *, create_if_none: bool = False
-    ) -> base.Outcome:
-        self.action = "list"
-        candidates = await self.deps.astra.list_databases(token=token)
-        matches = logic.pending_matches(marker, candidates)
-        if len(matches) == 1:
-            found = matches[0]
-            self.forget_create_failures()
-            self.status = self.status.model_copy(
-                update={"database_id": found.id, "create_pending": None}
+    async def matching(self, p: Pass, token: str, marker: object) -> list[str]:
+        if not isinstance(marker, db.CreatePending):
+            return []
+        return logic.pending_matches(marker, await p.deps.astra.list_databases(token=token))
+
+    async def verify(self, p: Pass, token: str, external_id: str) -> tuple[str, str] | None:
+        try:
+            database = await p.deps.astra.get_database(external_id, token=token)
+        except errors.NotFound:
+            return S.DATABASE_NOT_FOUND, (
+                f"No Astra database with ID {external_id} is visible to the token: check "
+                "spec.databaseID, and that the token's role can view it. The operator never "
+                "creates a database for an adoption."
             )
-            await self.persist()
-            self.event(
-                "CreateResolved",
-                f"Found database {found.id} made by an earlier create "
-                "request whose result was lost; managing it.",
+        if phases.kind(database.status) is phases.Kind.GONE:
+            return S.DATABASE_NOT_FOUND, (
+                f"The Astra database {external_id} is {database.status}: it cannot be adopted."
             )
-            return await self.observe(found.id, token)
-        if not matches and create_if_none:
-            self.forget_create_failures()
-            return await self.create(token)
-        if not matches and self.obj.uid in self.deps.uncertain_creates:
-            return await self.retry_uncertain(token)
-        message = logic.unresolved_message(marker, len(matches))
-        self.warn_once(S.CREATE_PENDING_UNRESOLVED, message)
-        update = conditions.Update(SYNCED, "False", S.CREATE_PENDING_UNRESOLVED, message)
-        return self.outcome([update], self.deps.config.poll_interval)
+        mismatches = logic.identity_mismatches(p.obj.spec, p.obj.ref.name, database)
+        if not mismatches:
+            return None
+        return S.ADOPTION_REFUSED, (
+            f"Will not adopt the Astra database {external_id}: it is not the database this "
+            f"spec describes ({'; '.join(mismatches)}). Fix the spec or spec.databaseID."
+        )
 
-    def forget_create_failures(self) -> None:
-        self.deps.recheck_before_create.discard(self.obj.uid)
-        self.deps.uncertain_creates.pop(self.obj.uid, None)
+    async def observe(self, p: Pass, token: str, external_id: str) -> Outcome:
+        return await _observe(p, token, external_id)
 
-    async def retry_uncertain(self, token: str) -> base.Outcome:
-        """This process saw its create fail and Astra still shows no such database after the
-        grace period (list results can lag): create again. Otherwise keep looking."""
-        first = self.deps.uncertain_creates[self.obj.uid] or self.now
-        self.deps.uncertain_creates[self.obj.uid] = first
-        grace = self.deps.config.create_retry_grace
-        if (self.now - first).total_seconds() >= grace:
-            self.forget_create_failures()
-            return await self.create(token)
+    def protected(self, obj: Obj) -> str | None:
+        if not obj.spec.deletion_protection:
+            return None
+        return (
+            "Deletion is blocked by spec.deletionProtection=true: the Astra database and this "
+            "object are kept. To proceed, set spec.deletionProtection to false (terminates the "
+            "database) or spec.deletionPolicy to Retain (keeps it)."
+        )
+
+    async def delete(self, p: Pass, token: str, external_id: str) -> Outcome:
+        return await _terminate(p, token, external_id)
+
+
+KIND: Final = DatabaseKind()
+
+
+async def _observe(p: Pass, token: str, db_id: str) -> Outcome:
+    p.action = "read"
+    try:
+        database = await p.deps.astra.get_database(db_id, token=token)
+    except errors.NotFound:
+        return _missing(p, db_id)
+    p.scratch.pop("first_missing", None)
+    p.status = logic.observed(p.status, database, p.now)
+    kind = phases.kind(database.status)
+    if kind is phases.Kind.GONE:
+        return _gone(p, db_id, f"Astra reports it {database.status}")
+    ready = logic.ready(database.status, p.obj.spec)
+    _announce(p, ready, kind)
+    if kind is phases.Kind.READY:
+        await _connection_secret(p, database)
+    change = changes.next_change(p.obj.spec, database)
+    if change is not None:
+        return await _change(p, change, database, ready, token)
+    return p.outcome([ready, engine.SYNCED_OK], _requeue(p, kind))
+
+
+async def _change(
+    p: Pass,
+    change: changes.Change,
+    database: models.Database,
+    ready: conditions.Update,
+    token: str,
+) -> Outcome:
+    """Make one day-2 change; Astra reports the database busy until it is done."""
+    if not changes.allowed(change, database):
         message = (
-            "The create request failed without a clear answer; checking that Astra "
-            "did not create the database before trying again."
+            f"Cannot {change.description} now: Astra does not offer "
+            f"{changes.ACTIONS[change.kind]!r} in status {database.status}."
         )
         update = conditions.Update(SYNCED, "False", S.RECONCILE_ERROR, message)
-        return self.outcome([update], min(grace, self.deps.config.busy_requeue))
+        return p.outcome([ready, update], p.config.poll_interval)
+    p.action = change.kind
+    try:
+        await reconciler_changes.apply(change, p.obj.spec, database, p.deps.astra, token)
+    except errors.Conflict:  # another change is in flight: come back soon
+        return p.outcome([ready, engine.SYNCED_OK], p.config.busy_requeue)
+    p.event(
+        reconciler_changes.EVENT_REASONS[change.kind], f"Requested Astra to {change.description}."
+    )
+    updating = conditions.Update(
+        READY, ready.status, R.UPDATING, f"Applying the spec: {change.description}."
+    )
+    return p.outcome([updating, engine.SYNCED_OK], p.config.busy_requeue)
 
-    async def observe(self, db_id: str, token: str) -> base.Outcome:
-        self.action = "read"
-        try:
-            database = await self.deps.astra.get_database(db_id, token=token)
-        except errors.NotFound:
-            return self.missing(db_id)
-        self.deps.first_missing.pop(db_id, None)
-        self.status = logic.observed(self.status, database, self.now)
-        kind = phases.kind(database.status)
-        if kind is phases.Kind.GONE:
-            return self.gone(db_id, f"Astra reports it {database.status}")
-        ready = logic.ready(database.status, self.obj.spec)
-        self.announce(ready, kind)
-        if kind is phases.Kind.READY:
-            await self.connection_secret(database)
-        change = changes.next_change(self.obj.spec, database)
-        if change is not None:
-            return await self.change(change, database, ready, token)
-        return self.outcome([ready, SYNCED_OK], self.requeue(kind))
 
-    async def change(
-        self,
-        change: changes.Change,
-        database: models.Database,
-        ready: conditions.Update,
-        token: str,
-    ) -> base.Outcome:
-        """Make one day-2 change; Astra reports the database busy until it is done."""
-        if not changes.allowed(change, database):
-            message = (
-                f"Cannot {change.description} now: Astra does not offer "
-                f"{changes.ACTIONS[change.kind]!r} in status {database.status}."
-            )
-            update = conditions.Update(SYNCED, "False", S.RECONCILE_ERROR, message)
-            return self.outcome([ready, update], self.deps.config.poll_interval)
-        self.action = change.kind
-        try:
-            await reconciler_changes.apply(change, self.obj.spec, database, self.deps.astra, token)
-        except errors.Conflict:  # another change is in flight: come back soon
-            return self.outcome([ready, SYNCED_OK], self.deps.config.busy_requeue)
-        self.event(
-            reconciler_changes.EVENT_REASONS[change.kind],
-            f"Requested Astra to {change.description}.",
+def _requeue(p: Pass, kind: phases.Kind) -> float:
+    return p.config.busy_requeue if kind is phases.Kind.BUSY else p.config.poll_interval
+
+
+def _announce(p: Pass, ready: conditions.Update, kind: phases.Kind) -> None:
+    old = p.obj.status.condition(READY)
+    if old is not None and (old.status, old.reason) == (ready.status, ready.reason):
+        return
+    if ready.status == "True":
+        p.event("Ready", "The database is ACTIVE.")
+    elif kind in (phases.Kind.FAILED, phases.Kind.UNKNOWN):
+        p.warn(ready.reason, ready.message)
+
+
+def _missing(p: Pass, db_id: str) -> Outcome:
+    first = p.scratch.setdefault("first_missing", p.now)
+    created_here = p.obj.spec.database_id is None and p.status.phase is None
+    if created_here and isinstance(first, type(p.now)) and p.now - first < CREATE_GRACE:
+        ready = conditions.Update(
+            READY, "False", R.CREATING, "Astra does not show the new database yet."
         )
-        updating = conditions.Update(
-            READY, ready.status, R.UPDATING, f"Applying the spec: {change.description}."
+        return p.outcome([ready, engine.SYNCED_OK], p.config.busy_requeue)
+    return _gone(p, db_id, "it does not exist in Astra (404)")
+
+
+def _gone(p: Pass, db_id: str, why: str) -> Outcome:
+    message = (
+        f"The Astra database {db_id} was terminated outside Kubernetes: {why}. The operator "
+        "does not re-create it. Delete this object to clean up, or create a new AstraDatabase "
+        "for a new database."
+    )
+    ready = conditions.Update(READY, "False", R.TERMINATED, message)
+    p.warn_once(S.DATABASE_NOT_FOUND, message)
+    synced = conditions.Update(SYNCED, "False", S.DATABASE_NOT_FOUND, message)
+    return p.outcome([ready, synced], p.config.poll_interval)
+
+
+async def _connection_secret(p: Pass, database: models.Database) -> None:
+    target = p.obj.spec.connection_secret
+    if target is None:
+        return
+    data = connection_details(p.obj.spec, p.status, database)
+    owner = kube_api.Owner(db.KIND, p.obj.ref.name, p.obj.uid)
+    try:
+        changed = await p.deps.kube.apply_owned_secret(
+            p.obj.ref.namespace, target.name, owner, data
         )
-        return self.outcome([updating, SYNCED_OK], self.deps.config.busy_requeue)
-
-    def requeue(self, kind: phases.Kind) -> float:
-        cfg = self.deps.config
-        return cfg.busy_requeue if kind is phases.Kind.BUSY else cfg.poll_interval
-
-    def announce(self, ready: conditions.Update, kind: phases.Kind) -> None:
-        old = self.obj.status.condition(READY)
-        if old is not None and (old.status, old.reason) == (ready.status, ready.reason):
-            return
-        if ready.status == "True":
-            self.event("Ready", "The database is ACTIVE.")
-        elif kind in (phases.Kind.FAILED, phases.Kind.UNKNOWN):
-            self.events.append(base.Event("Warning", ready.reason, ready.message))
-
-    def missing(self, db_id: str) -> base.Outcome:
-        first = self.deps.first_missing.setdefault(db_id, self.now)
-        created_here = self.obj.spec.database_id is None and self.status.phase is None
-        if created_here and self.now - first < CREATE_GRACE:
-            ready = conditions.Update(
-                READY, "False", R.CREATING, "Astra does not show the new database yet."
-            )
-            return self.outcome([ready, SYNCED_OK], self.deps.config.busy_requeue)
-        return self.gone(db_id, "it does not exist in Astra (404)")
-
-    def gone(self, db_id: str, why: str) -> base.Outcome:
-        if self.obj.spec.database_id is not None and self.status.phase is None:
-            message = (
-                f"No Astra database with ID {db_id} is visible to the token: check "
-                "spec.databaseID, and that the token's role can view it. The operator "
-                "never creates a database for an adoption."
-            )
-        else:
-            message = (
-                f"The Astra database {db_id} was terminated outside Kubernetes: {why}. "
-                "The operator does not re-create it. Delete this object to clean up, or "
-                "create a new AstraDatabase for a new database."
-            )
-        ready = conditions.Update(READY, "False", R.TERMINATED, message)
-        self.warn_once(S.DATABASE_NOT_FOUND, message)
-        synced = conditions.Update(SYNCED, "False", S.DATABASE_NOT_FOUND, message)
-        return self.outcome([ready, synced], self.deps.config.poll_interval)
-
-    async def connection_secret(self, database: models.Database) -> None:
-        target = self.obj.spec.connection_secret
-        if target is None:
-            return
-        data = connection_details(self.obj.spec, self.status, database)
-        owner = kube_api.Owner(db.KIND, self.obj.ref.name, self.obj.uid)
-        try:
-            changed = await self.deps.kube.apply_owned_secret(
-                self.obj.ref.namespace, target.name, owner, data
-            )
-        except kube_api.SecretConflict as exc:
-            self.warn_once("ConnectionSecretConflict", str(exc))
-            return
-        if changed:
-            self.event(
-                "ConnectionSecretWritten", f"Wrote connection details to Secret {target.name}."
-            )
+    except kube_api.SecretConflict as exc:
+        p.warn_once("ConnectionSecretConflict", str(exc))
+        return
+    if changed:
+        p.event("ConnectionSecretWritten", f"Wrote connection details to Secret {target.name}.")
 
 
 def connection_details(
@@ -271,3 +243,27 @@ def connection_details(
         "restURL": endpoints.rest or "",
     }
     return {k: v for k, v in data.items() if v}
+
+
+async def _terminate(p: Pass, token: str, target: str) -> Outcome:
+    p.action = "read"
+    try:
+        database = await p.deps.astra.get_database(target, token=token)
+    except errors.NotFound:
+        return p.outcome([], 0, done=True)
+    if phases.kind(database.status) is phases.Kind.GONE:  # TERMINATING is enough
+        return p.outcome([], 0, done=True)
+    deleting = conditions.Update(READY, "False", R.DELETING, "Terminating the database.")
+    p.action = "terminate"
+    try:
+        await p.deps.astra.terminate_database(target, token=token)
+    except errors.Conflict:  # MAINTENANCE or another change in flight: try again
+        waiting = conditions.Update(
+            SYNCED,
+            "False",
+            S.RECONCILE_ERROR,
+            f"Astra cannot terminate while the database is {database.status}; retrying.",
+        )
+        return p.outcome([deleting, waiting], p.config.busy_requeue)
+    p.event("TerminateRequested", f"Requested termination of Astra database {target}.")
+    return p.outcome([deleting, engine.SYNCED_OK], p.config.busy_requeue)

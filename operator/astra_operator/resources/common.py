@@ -144,6 +144,8 @@ class SyncedReason:
     ADOPTION_REFUSED: Final = "AdoptionRefused"
     """Synced=False: the Astra resource named for adoption does not match the spec (each
     mismatch is named) or cannot be adopted; nothing is written."""
+    DELETION_PROTECTED: Final = "DeletionProtected"
+    """Synced=False: deletion waits because the spec protects the Astra resource."""
     CREATE_PENDING_UNRESOLVED: Final = "CreatePendingUnresolved"
     """Synced=False: a create was sent but its result is unknown (see status.createPending)."""
 
@@ -189,7 +191,7 @@ class CreatePending(CRModel):
     """When the create was about to be sent."""
     name: str
     """Astra name in the create request."""
-    existing_ids: Items[str] = ()
+    existing_ids: Items[str] = Field(default=(), alias="existingIDs")
     """IDs that already had this name in Astra before the request was sent: a look-up for
     what the request created never picks one of these."""
 

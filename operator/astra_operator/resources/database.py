@@ -91,8 +91,6 @@ class DatabaseSyncedReason(common.SyncedReason):
 
     DATABASE_NOT_FOUND: Final = "DatabaseNotFound"
     """Synced=False: the database this object manages is gone; it is never re-created."""
-    DELETION_PROTECTED: Final = "DeletionProtected"
-    """Synced=False: deletion waits because spec.deletionProtection is true."""
 
 
 _SPEC_RULES: Final = (
@@ -236,13 +234,9 @@ class ObservedRegion(common.CRModel):
     """Datacenter status as Astra reports it (often empty for serverless)."""
 
 
-class CreatePending(common.CRModel):
-    """A create request whose result is not yet recorded."""
+class CreatePending(common.CreatePending):
+    """A database create request whose result is not yet recorded."""
 
-    requested_at: common.Timestamp
-    """When the create was about to be sent."""
-    name: str
-    """Astra name in the create request."""
     cloud_provider: CloudProvider
     """Cloud provider in the create request."""
     region: str
@@ -274,9 +268,10 @@ class AstraDatabaseStatus(common.ResourceStatus):
     and a create is not idempotent, so the operator records this before sending the create
     and clears it once status.databaseID is persisted. Still set after a crash, it means a
     database may or may not have been created: the operator stops (Synced=False, reason
-    CreatePendingUnresolved) rather than risk a duplicate. To resolve, set spec.databaseID to
-    the database that was created or, if none was, remove this field (kubectl patch
-    --subresource=status)."""
+    CreatePendingUnresolved) only when several new databases could be the one: set
+    spec.databaseID to the right one and remove this field (kubectl patch --subresource=status).
+    When none shows up within ASTRA_CREATE_RETRY_GRACE seconds, the request made nothing and
+    the operator creates the database."""
     kopf: dict[str, object] | None = Field(default=None, exclude=True)
     """Reserved for the kopf framework; not part of the API."""
 

@@ -9,7 +9,7 @@ from typing import Any
 
 REQUEST_KINDS = frozenset({"status", "latency", "drop_response", "echo_token"})
 CREATE_KINDS = frozenset({"not_found_after_create", "create_error"})
-FAULT_STATUSES = frozenset({429, 500, 502, 503, 504})
+FAULT_STATUSES = frozenset({401, 403, 429, 500, 502, 503, 504})
 ECHO_FORMS = (
     "plain",
     "upper",

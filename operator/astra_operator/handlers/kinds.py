@@ -1,0 +1,251 @@
+"""Registering a kind with kopf: one call, :func:`register`, wires everything below for it.
+
+- an index of every watched object's recorded Astra ID (kopf fills indexes before any handler
+  runs, so ownership is known across namespaces from the first pass, also after a restart);
+- a daemon per object running the engine's passes (the single writer for that object, so two
+  passes can never both create), reading the object fresh each pass, each pass bounded by a
+  deadline, sleeping for the delay the engine asks for;
+- an event handler that wakes the daemon when the spec, the pause or reconcile-requested-at
+  annotation or the deletion state changes, and wakes the objects that wait for this one
+  (a role for its database) when its recorded ID changes;
+- a delete handler behind our finalizer that runs the engine's deletion pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import kopf
+import pydantic
+
+from astra_operator.handlers import runtime as rt
+from astra_operator.kube import api as kube_api
+from astra_operator.logic import conditions, failures
+from astra_operator.reconcilers import engine, ownership
+from astra_operator.resources import common
+
+_log = logging.getLogger(__name__)
+
+Parse = Callable[[object], engine.Managed[Any, Any]]
+
+
+def _runtime(memo: Any) -> rt.Runtime:
+    runtime: rt.Runtime = memo["runtime"]
+    return runtime
+
+
+def _post(body: kopf.Body, outcome: engine.Outcome[Any]) -> None:
+    for event in outcome.events:
+        kopf.event(body, type=event.type, reason=event.reason, message=event.message)
+
+
+async def _sleep(waker: asyncio.Event, stopped: kopf.DaemonStopped, delay: float) -> None:
+    wake = asyncio.ensure_future(waker.wait())
+    stop = asyncio.ensure_future(stopped.wait())
+    try:
+        await asyncio.wait({wake, stop}, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (wake, stop):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    waker.clear()
+
+
+def _wake_key(meta: Mapping[str, Any]) -> tuple[object, ...]:
+    annotations = meta.get("annotations") or {}
+    return (
+        meta.get("generation"),
+        annotations.get(engine.PAUSE_ANNOTATION),
+        annotations.get(engine.RECONCILE_ANNOTATION),
+        meta.get("deletionTimestamp"),
+    )
+
+
+class _Registration:
+    """The kopf handlers of one kind."""
+
+    def __init__(
+        self, kind: engine.Kind[Any, Any], parse: Parse, status_model: type[common.ResourceStatus]
+    ) -> None:
+        self.kind, self.parse, self.status_model = kind, parse, status_model
+        self.plural = kind.info.plural
+        self.index_id = f"owners_{self.plural}"
+
+    def index(self, body: kopf.Body, meta: kopf.Meta, status: kopf.Status, **_: Any) -> Any:
+        """The Astra ID this object records, and who it is (for ownership)."""
+        recorded = status.get(self.kind.info.id_label)
+        if not isinstance(recorded, str) or not recorded:
+            return None
+        claimant = ownership.Claimant(
+            str(meta.get("creationTimestamp") or ""),
+            str(meta.get("namespace") or ""),
+            str(meta.get("name") or ""),
+            str(meta.get("uid") or ""),
+        )
+        return {recorded: claimant}
+
+    async def invalid(self, runtime: rt.Runtime, raw: Mapping[str, Any], exc: Exception) -> None:
+        """A stored object the models refuse (schema drift): say so instead of crashing."""
+        meta = raw["metadata"]
+        ref = kube_api.ObjectRef(self.plural, meta["namespace"], meta["name"])
+        status = self.status_model.model_validate(raw.get("status") or {})
+        update = conditions.Update(
+            common.ConditionType.SYNCED,
+            "False",
+            "InvalidSpec",
+            f"The spec cannot be read: {exc}"[:2000],
+        )
+        merged = conditions.merge(
+            status.conditions,
+            [update],
+            now=runtime.deps.clock(),
+            generation=int(meta.get("generation", 1)),
+        )
+        if merged != status.conditions:
+            await runtime.kube.patch_status(
+                ref, engine.wire_status(status.model_copy(update={"conditions": merged}))
+            )
+
+    async def one_pass(
+        self, runtime: rt.Runtime, ref: kube_api.ObjectRef, body: kopf.Body, failed: int
+    ) -> tuple[float, int] | None:
+        """One reconcile pass; returns (delay, failures), or None when the daemon should end."""
+        raw = await runtime.kube.get(ref)
+        if engine.as_mapping(raw.get("metadata")).get("deletionTimestamp"):
+            return None
+        try:
+            obj = self.parse(raw)
+        except pydantic.ValidationError as exc:
+            await self.invalid(runtime, raw, exc)
+            return runtime.deps.config.poll_interval, failed + 1
+        outcome = await engine.reconcile(self.kind, obj, runtime.deps, failures=failed)
+        _post(body, outcome)
+        return outcome.requeue_after, failed + 1 if outcome.failed else 0
+
+    async def daemon(
+        self,
+        stopped: kopf.DaemonStopped,
+        body: kopf.Body,
+        namespace: str | None,
+        name: str,
+        uid: str,
+        memo: Any,
+        logger: kopf.Logger,
+        **kwargs: Any,
+    ) -> None:
+        """Reconcile one object until it is deleted or the operator stops."""
+        runtime = _runtime(memo)
+        runtime.indexes[self.plural] = kwargs[self.index_id]
+        ref = kube_api.ObjectRef(self.plural, namespace or "", name)
+        waker, failed = runtime.waker(uid), 0
+        runtime.seen.setdefault(uid, _wake_key(body.meta))  # the event that started us
+        waker.clear()  # the first pass reads the object fresh anyway
+        deadline = runtime.deps.config.pass_deadline
+        while not stopped:
+            runtime.progress.started(uid)
+            try:
+                result = await asyncio.wait_for(
+                    self.one_pass(runtime, ref, body, failed), timeout=deadline
+                )
+            except kube_api.ObjectGone:
+                return
+            except TimeoutError:
+                logger.warning("reconcile pass exceeded %.0f s; abandoned, retrying", deadline)
+                result = (failures.backoff(failed), failed + 1)
+            except Exception:  # the loop must survive anything
+                logger.exception("reconcile pass failed; retrying")
+                result = (failures.backoff(failed), failed + 1)
+            finally:
+                runtime.progress.finished(uid)
+            if result is None:
+                return
+            delay, failed = result
+            await _sleep(waker, stopped, delay)
+
+    async def on_event(
+        self,
+        event: Mapping[str, Any],
+        uid: str,
+        meta: kopf.Meta,
+        status: kopf.Status,
+        namespace: str | None,
+        name: str,
+        memo: Any,
+        **_: Any,
+    ) -> None:
+        """Wake the daemon on a change that matters (not on our own status writes), and the
+        objects waiting for this one when its recorded ID changes."""
+        runtime = _runtime(memo)
+        key = _wake_key(meta)
+        if runtime.seen.get(uid) != key:
+            runtime.seen[uid] = key
+            runtime.waker(uid).set()
+        gone = event.get("type") == "DELETED"
+        target = (self.plural, namespace or "", name)
+        dep_key = (None if gone else status.get(self.kind.info.id_label), gone)
+        if runtime.dep_seen.get(target) != dep_key:
+            runtime.dep_seen[target] = dep_key
+            for waiter in runtime.deps.dependents.of(target):
+                runtime.waker(waiter).set()
+        if gone:
+            runtime.dep_seen.pop(target, None)
+
+    async def finalize(
+        self,
+        body: kopf.Body,
+        namespace: str | None,
+        name: str,
+        uid: str,
+        retry: int,
+        memo: Any,
+        **kwargs: Any,
+    ) -> None:
+        """Release the finalizer once the deletion policy is carried out."""
+        runtime = _runtime(memo)
+        runtime.indexes[self.plural] = kwargs[self.index_id]
+        ref = kube_api.ObjectRef(self.plural, namespace or "", name)
+        try:
+            obj = self.parse(await runtime.kube.get(ref))
+        except kube_api.ObjectGone:
+            return
+        except pydantic.ValidationError as exc:
+            raise kopf.TemporaryError(f"cannot read the spec: {exc}", delay=60) from None
+        outcome = await engine.finalize(self.kind, obj, runtime.deps, failures=retry)
+        _post(body, outcome)
+        if outcome.done:
+            runtime.forget(uid)
+            return
+        synced = outcome.status.condition(common.ConditionType.SYNCED)
+        why = synced.message if synced is not None and synced.status == "False" else ""
+        raise kopf.TemporaryError(
+            why or f"waiting for Astra to delete the {self.kind.info.noun}",
+            delay=max(outcome.requeue_after, 1.0),
+        )
+
+
+def register(
+    kind: engine.Kind[Any, Any], parse: Parse, status_model: type[common.ResourceStatus]
+) -> None:
+    """Wire one kind into kopf's default registry (index, daemon, wake-ups, deletion)."""
+    reg = _Registration(kind, parse, status_model)
+    where = (common.GROUP, common.VERSION, reg.plural)
+    kopf.index(*where, id=reg.index_id)(reg.index)
+    kopf.daemon(*where, id=f"reconcile_{reg.plural}", cancellation_timeout=30.0)(reg.daemon)
+    kopf.on.event(*where, id=f"wake_{reg.plural}")(reg.on_event)
+    kopf.on.delete(*where, id=f"finalize_{reg.plural}")(reg.finalize)
+
+
+@kopf.on.probe(id="reconcile_loops")
+async def reconcile_loops(memo: Any, **_: Any) -> int:
+    """Liveness: fails (the endpoint answers 500) while a pass has outlived its deadline twice,
+    i.e. the reconcile loops stopped making progress."""
+    runtime = _runtime(memo)
+    stuck = runtime.progress.stuck(2 * runtime.deps.config.pass_deadline)
+    if stuck:
+        raise RuntimeError(f"{stuck} reconcile passes are stuck")
+    return len(runtime.progress.running)

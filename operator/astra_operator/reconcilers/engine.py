@@ -1,0 +1,638 @@
+"""The engine every kind runs on: one reconcile pass, and one deletion pass, per object.
+
+A pass: paused? -> credentials (scoped, validated) -> the kind's references -> adopt, observe,
+or create (the crash-safe create protocol lives here, once) -> the kind decides and acts ->
+status written by the engine alone, and only when it changed -> events -> next delay.
+Deletion: the deletion policy, pause, the kind's protection, and ownership (only the owner of
+an Astra resource may delete it) are decided here; the kind only makes the call.
+
+A kind plugs in with a :class:`Kind` (a small manager: see ``reconcilers/database.py``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Final, Generic, Literal, Protocol, TypeVar
+
+from astra_operator import config
+from astra_operator.astra import errors
+from astra_operator.kube import api as kube_api
+from astra_operator.logic import conditions, credentials, failures, pending
+from astra_operator.reconcilers import ownership, ports
+from astra_operator.resources import common
+
+_log = logging.getLogger(__name__)
+
+READY: Final = common.ConditionType.READY
+SYNCED: Final = common.ConditionType.SYNCED
+S = common.SyncedReason
+PAUSE_ANNOTATION: Final = "astra.operator.dev/paused"
+RECONCILE_ANNOTATION: Final = "astra.operator.dev/reconcile-requested-at"
+"""Set (or change) to any value, e.g. a timestamp, to reconcile an object right away."""
+SYNCED_OK: Final = conditions.Update(SYNCED, "True", S.RECONCILE_SUCCESS, "")
+TOKEN_CACHE_SECONDS: Final = 30.0
+"""How long a token read from a Secret is reused (dropped at once on a 401/403)."""
+STATUS_REFRESH: Final = 300.0
+"""Seconds after which lastObservedTime is rewritten even when nothing else changed."""
+
+SecretKey = tuple[str, str, str]
+
+
+SpecT = TypeVar("SpecT", bound=common.SpecModel)
+StatusT = TypeVar("StatusT", bound=common.ResourceStatus)
+
+
+@dataclasses.dataclass(frozen=True)
+class Event:
+    """A Kubernetes Event to post about the object."""
+
+    type: Literal["Normal", "Warning"]
+    reason: str
+    message: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Managed(Generic[SpecT, StatusT]):
+    """One custom object as read from Kubernetes, parsed."""
+
+    ref: kube_api.ObjectRef
+    uid: str
+    generation: int
+    created: str
+    spec: SpecT
+    status: StatusT
+    paused: bool
+
+    @property
+    def claimant(self) -> ownership.Claimant:
+        return ownership.Claimant(self.created, self.ref.namespace, self.ref.name, self.uid)
+
+    def __str__(self) -> str:
+        return f"{self.ref.namespace}/{self.ref.name}"
+
+
+def as_mapping(value: object) -> Mapping[str, object]:
+    """``value`` if it is a mapping, else an empty one (for untyped JSON)."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def parse(
+    body: Mapping[str, object], plural: str, spec_model: type[SpecT], status_model: type[StatusT]
+) -> Managed[SpecT, StatusT]:
+    """Parse a raw object; raises pydantic.ValidationError on a spec the models refuse."""
+    meta = as_mapping(body.get("metadata"))
+    annotations = as_mapping(meta.get("annotations"))
+    return Managed(
+        ref=kube_api.ObjectRef(plural, str(meta["namespace"]), str(meta["name"])),
+        uid=str(meta["uid"]),
+        generation=int(str(meta.get("generation", 1))),
+        created=str(meta.get("creationTimestamp") or ""),
+        spec=spec_model.model_validate(body.get("spec") or {}),
+        status=status_model.model_validate(body.get("status") or {}),
+        paused=str(annotations.get(PAUSE_ANNOTATION, "")).lower() == "true",
+    )
+
+
+def wire_status(status: common.ResourceStatus) -> dict[str, object]:
+    """Status as a merge patch: every field present, ``None`` deleting what is unset."""
+    return status.model_dump(mode="json", by_alias=True, exclude={"kopf"})
+
+
+@dataclasses.dataclass
+class Dependents:
+    """Which objects wait for which other objects (a role for its database, ...)."""
+
+    waiting: dict[tuple[str, str, str], set[str]] = dataclasses.field(default_factory=dict)
+
+    def depend(self, waiter: str, targets: Iterable[tuple[str, str, str]]) -> None:
+        """``waiter`` (a uid) depends on exactly ``targets`` (plural, namespace, name) now."""
+        for key, uids in list(self.waiting.items()):
+            uids.discard(waiter)
+            if not uids:
+                del self.waiting[key]
+        for target in targets:
+            self.waiting.setdefault(target, set()).add(waiter)
+
+    def of(self, target: tuple[str, str, str]) -> set[str]:
+        """The uids waiting for ``target``."""
+        return set(self.waiting.get(target, ()))
+
+
+@dataclasses.dataclass
+class Deps:
+    """Everything a pass needs, built once at start-up."""
+
+    astra: ports.AstraPort
+    kube: ports.KubePort
+    config: config.OperatorConfig
+    clock: Callable[[], datetime]
+    owners: ownership.Owners = dataclasses.field(default_factory=ownership.Owners)
+    dependents: Dependents = dataclasses.field(default_factory=Dependents)
+    tokens: dict[SecretKey, tuple[str, datetime]] = dataclasses.field(default_factory=dict)
+    """Tokens read recently, by (namespace, Secret, key), with when they were read."""
+    org_ids: dict[str, str] = dataclasses.field(default_factory=dict)
+    """The organization of each token (by its Secret), from the current-organization call."""
+    scratch: dict[str, dict[str, object]] = dataclasses.field(default_factory=dict)
+    """Per-object memory a kind keeps between passes (by uid), e.g. when a 404 was first seen."""
+
+    def forget(self, uid: str, plural: str) -> None:
+        """Drop everything kept about a deleted object."""
+        self.scratch.pop(uid, None)
+        self.owners.release(plural, uid)
+        self.dependents.depend(uid, ())
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome(Generic[StatusT]):
+    """What a pass observed and decided: status written, events, when to come back."""
+
+    status: StatusT
+    events: tuple[Event, ...]
+    requeue_after: float
+    failed: bool = False
+    """The pass failed (it counts towards the backoff)."""
+    done: bool = False
+    """For deletion: the finalizer may be released."""
+
+
+class CredentialsProblem(Exception):  # noqa: N818 (reads as a condition)
+    """The token cannot be had or used; ``reason`` is the Synced reason."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+class Pass(Generic[SpecT, StatusT]):
+    """State of one pass over one object: the status being built, events, the action."""
+
+    def __init__(
+        self,
+        obj: Managed[SpecT, StatusT],
+        deps: Deps,
+        kind: Kind[SpecT, StatusT],
+        failures: int,
+    ) -> None:
+        self.obj = obj
+        self.deps = deps
+        self.kind = kind
+        self.failures = failures
+        self.status: StatusT = obj.status
+        self.stored: StatusT = obj.status
+        self.events: list[Event] = []
+        self.now = deps.clock()
+        self.action = "read"
+        self.area = kind.info.noun
+
+    @property
+    def config(self) -> config.OperatorConfig:
+        return self.deps.config
+
+    @property
+    def scratch(self) -> dict[str, object]:
+        return self.deps.scratch.setdefault(self.obj.uid, {})
+
+    def update(self, **fields: object) -> None:
+        """Change status fields (snake_case names) in the status being built."""
+        self.status = self.status.model_copy(update=fields)
+
+    def event(self, reason: str, message: str) -> None:
+        _log.info("[%s] %s: %s", self.obj, reason, message)
+        self.events.append(Event("Normal", reason, message))
+
+    def warn(self, reason: str, message: str) -> None:
+        _log.warning("[%s] %s: %s", self.obj, reason, message)
+        self.events.append(Event("Warning", reason, message))
+
+    def warn_once(self, reason: str, message: str) -> None:
+        """A Warning event, unless Synced already says exactly this (no event storms)."""
+        old = self.obj.status.condition(SYNCED)
+        if old is None or (old.reason, old.message) != (reason, message):
+            self.warn(reason, message)
+
+    async def save(self) -> None:
+        """Write the status built so far now, if it differs from what is stored (ids and
+        markers cannot wait for the end of the pass)."""
+        if _differs(self.stored, self.status):
+            await self.deps.kube.patch_status(self.obj.ref, wire_status(self.status))
+            self.stored = self.status
+
+    def outcome(
+        self,
+        updates: list[conditions.Update],
+        requeue: float,
+        *,
+        failed: bool = False,
+        done: bool = False,
+    ) -> Outcome[StatusT]:
+        merged = conditions.merge(
+            self.status.conditions, updates, now=self.now, generation=self.obj.generation
+        )
+        if not any(c.type == READY for c in merged):
+            merged = conditions.merge(
+                merged,
+                [self.kind.unknown_ready(self)],
+                now=self.now,
+                generation=self.obj.generation,
+            )
+        self.update(conditions=merged, observed_generation=self.obj.generation)
+        return Outcome(self.status, tuple(self.events), requeue, failed, done)
+
+    def synced_false(
+        self, reason: str, message: str, requeue: float, *, warn: bool = True, failed: bool = False
+    ) -> Outcome[StatusT]:
+        if warn:
+            self.warn_once(reason, message)
+        return self.outcome(
+            [conditions.Update(SYNCED, "False", reason, message)], requeue, failed=failed
+        )
+
+    def api_failed(self, exc: errors.AstraError) -> Outcome[StatusT]:
+        """One place where an Astra error becomes a condition, an event and a delay."""
+        if isinstance(exc, errors.Unauthorized | errors.Forbidden):
+            self.deps.tokens.pop(self.secret_key(), None)  # it may have been rotated
+        result = failures.failure(exc, self.area, self.action, failures=self.failures)
+        _log.info("[%s] %s %s failed: %s", self.obj, self.area, self.action, exc)
+        if result.warn:
+            self.warn_once(result.synced.reason, result.synced.message)
+        return self.outcome([result.synced], result.retry_after, failed=True)
+
+    def secret_key(self) -> SecretKey:
+        """Where the Astra token lives: the object's Secret reference, or the default."""
+        cfg = self.config
+        creds = getattr(self.obj.spec, "credentials", None)
+        if not isinstance(creds, common.Credentials):
+            return cfg.operator_namespace, cfg.credentials_secret, cfg.credentials_key
+        ref = creds.secret_ref
+        return self.obj.ref.namespace, ref.name, ref.key or cfg.credentials_key
+
+    async def token(self) -> str:
+        """The Astra token: scoped, read at most every TOKEN_CACHE_SECONDS, validated."""
+        namespace, name, key = self.secret_key()
+        if getattr(self.obj.spec, "credentials", None) is None and not (
+            self.config.default_credentials_serve(self.obj.ref.namespace)
+        ):
+            raise CredentialsProblem(
+                S.CREDENTIALS_NOT_ALLOWED,
+                f"No spec.credentials, and the operator's default token serves only the "
+                f"namespaces its administrator lists (ASTRA_DEFAULT_CREDENTIALS_NAMESPACES), "
+                f"not {self.obj.ref.namespace!r}: put an Astra token in a Secret of this "
+                "namespace and set spec.credentials.secretRef.name to it.",
+            )
+        cached = self.deps.tokens.get((namespace, name, key))
+        if cached and (self.now - cached[1]).total_seconds() < TOKEN_CACHE_SECONDS:
+            return cached[0]
+        problem: str | None = credentials.NOT_UTF8
+        value = ""
+        try:
+            value = await self.deps.kube.read_secret_value(namespace, name, key)
+            problem = credentials.problem(value)
+        except kube_api.SecretUnavailable as exc:
+            raise CredentialsProblem(S.CREDENTIALS_UNAVAILABLE, str(exc)) from None
+        except UnicodeDecodeError:
+            pass
+        if problem is not None:
+            raise CredentialsProblem(
+                S.CREDENTIALS_INVALID,
+                f"The Astra token in Secret {namespace}/{name}, key {key!r}, {problem}: put "
+                "the application token there exactly as Astra issued it.",
+            )
+        self.deps.tokens[(namespace, name, key)] = (value, self.now)
+        return value
+
+    def credentials_failed(self, exc: CredentialsProblem) -> Outcome[StatusT]:
+        return self.synced_false(
+            exc.reason, exc.message, failures.backoff(self.failures) + 4.0, failed=True
+        )
+
+
+def _differs(before: common.ResourceStatus, after: common.ResourceStatus) -> bool:
+    """Anything but lastObservedTime changed, or that is STATUS_REFRESH seconds old."""
+    ignore = {"last_observed_time"}
+    if before.model_dump(exclude=ignore) != after.model_dump(exclude=ignore):
+        return True
+    old = getattr(before, "last_observed_time", None)
+    new = getattr(after, "last_observed_time", None)
+    if not isinstance(new, datetime):
+        return False
+    return not isinstance(old, datetime) or (new - old).total_seconds() >= STATUS_REFRESH
+
+
+@dataclasses.dataclass(frozen=True)
+class KindInfo:
+    """The facts about a kind the engine needs."""
+
+    kind: str
+    """The Kubernetes kind, e.g. AstraDatabase."""
+    plural: str
+    noun: str
+    """What it manages in Astra, in messages: database, role."""
+    id_field: str
+    """The status (and adopting spec) field holding the Astra ID, snake_case: database_id."""
+    id_label: str
+    """That field on the wire, for messages: databaseID."""
+
+
+class Missing(Exception):  # noqa: N818
+    """Raised by a kind's observe: the resource is gone and (for this kind) is re-created."""
+
+
+class Kind(Protocol[SpecT, StatusT]):
+    """A kind's manager: the few things that differ between kinds."""
+
+    info: KindInfo
+
+    def adopt_id(self, spec: SpecT) -> str | None:
+        """The ID the spec asks to adopt, if any."""
+
+    def unknown_ready(self, p: Pass[SpecT, StatusT]) -> conditions.Update:
+        """The Ready condition to show before the first observation."""
+
+    async def prepare(self, p: Pass[SpecT, StatusT], token: str) -> Outcome[StatusT] | None:
+        """Resolve references to other objects; an outcome (a wait) stops the pass."""
+
+    async def same_name(self, p: Pass[SpecT, StatusT], token: str) -> list[str]:
+        """IDs of what already carries the Astra name this object would create."""
+
+    def marker(self, p: Pass[SpecT, StatusT], existing: list[str]) -> common.CreatePending:
+        """The create-pending marker to write before the create."""
+
+    async def create(self, p: Pass[SpecT, StatusT], token: str) -> str:
+        """Send the create; returns the new ID."""
+
+    def created(self, p: Pass[SpecT, StatusT], new_id: str) -> Outcome[StatusT]:
+        """The outcome right after a create was accepted."""
+
+    async def matching(
+        self, p: Pass[SpecT, StatusT], token: str, marker: common.CreatePending
+    ) -> list[str]:
+        """IDs that match the marker's request (the engine drops owned and existing ones)."""
+
+    async def verify(
+        self, p: Pass[SpecT, StatusT], token: str, external_id: str
+    ) -> tuple[str, str] | None:
+        """Why ``external_id`` must not be adopted by this spec (Synced reason, message)."""
+
+    async def observe(
+        self, p: Pass[SpecT, StatusT], token: str, external_id: str
+    ) -> Outcome[StatusT]:
+        """Read, decide, act for a resource this object owns (may raise ``Missing``)."""
+
+    def protected(self, obj: Managed[SpecT, StatusT]) -> str | None:
+        """Why deletion must wait (e.g. deletionProtection), or None."""
+
+    async def delete(
+        self, p: Pass[SpecT, StatusT], token: str, external_id: str
+    ) -> Outcome[StatusT]:
+        """Delete ``external_id`` (done when gone; otherwise come back)."""
+
+
+def pending_marker(status: common.ResourceStatus) -> common.CreatePending | None:
+    """The status's create-pending marker, if any (every kind's status has the field)."""
+    marker = getattr(status, "create_pending", None)
+    return marker if isinstance(marker, common.CreatePending) else None
+
+
+def status_id(kind: Kind[SpecT, StatusT], status: StatusT) -> str | None:
+    value = getattr(status, kind.info.id_field, None)
+    return value if isinstance(value, str) and value else None
+
+
+async def reconcile(
+    kind: Kind[SpecT, StatusT], obj: Managed[SpecT, StatusT], deps: Deps, *, failures: int = 0
+) -> Outcome[StatusT]:
+    """One pass over one object; the status is written before it returns."""
+    p: Pass[SpecT, StatusT] = Pass(obj, deps, kind, failures)
+    outcome = await _reconcile(kind, p)
+    await p.save()
+    return outcome
+
+
+async def _reconcile(kind: Kind[SpecT, StatusT], p: Pass[SpecT, StatusT]) -> Outcome[StatusT]:
+    if p.obj.paused:
+        message = f"Reconciliation is paused by the annotation {PAUSE_ANNOTATION}=true."
+        return p.synced_false(S.RECONCILE_PAUSED, message, p.config.poll_interval, warn=False)
+    try:
+        token = await p.token()
+    except CredentialsProblem as exc:
+        return p.credentials_failed(exc)
+    try:
+        waiting = await kind.prepare(p, token)
+        if waiting is not None:
+            return waiting
+        return await _converge(kind, p, token)
+    except errors.AstraError as exc:
+        return p.api_failed(exc)
+
+
+async def _converge(
+    kind: Kind[SpecT, StatusT], p: Pass[SpecT, StatusT], token: str
+) -> Outcome[StatusT]:
+    plural, me = kind.info.plural, p.obj.claimant
+    current = status_id(kind, p.status)
+    if current is None:
+        adopt = kind.adopt_id(p.obj.spec)
+        if adopt is not None:
+            return await _adopt(kind, p, token, adopt)
+        if pending_marker(p.status) is not None:
+            return await _resolve_pending(kind, p, token)
+        return await _create(kind, p, token)
+    other = p.deps.owners.claim(plural, current, me)
+    if other is not None:
+        return _already_managed(kind, p, current, other)
+    try:
+        return await kind.observe(p, token, current)
+    except Missing as gone:
+        p.warn("Recreating", f"The Astra {kind.info.noun} {current} {gone}; creating it again.")
+        p.deps.owners.claims.pop((plural, current), None)
+        p.update(**{kind.info.id_field: None})
+        return await _create(kind, p, token)
+
+
+def _already_managed(
+    kind: Kind[SpecT, StatusT], p: Pass[SpecT, StatusT], external_id: str, other: ownership.Claimant
+) -> Outcome[StatusT]:
+    info = kind.info
+    message = (
+        f"The Astra {info.noun} {external_id} is already managed by {info.kind} {other}. "
+        f"This object never writes to it, and deleting this object never deletes it. "
+        f"Remove spec.{info.id_label} or point it at another {info.noun}."
+    )
+    return p.synced_false(S.ALREADY_MANAGED, message, p.config.poll_interval)
+
+
+async def _adopt(
+    kind: Kind[SpecT, StatusT], p: Pass[SpecT, StatusT], token: str, external_id: str
+) -> Outcome[StatusT]:
+    plural, me = kind.info.plural, p.obj.claimant
+    other = p.deps.owners.other_owner(plural, external_id, me)
+    if other is not None:
+        return _already_managed(kind, p, external_id, other)
+    refusal = await kind.verify(p, token, external_id)
+    if refusal is not None:
+        return p.synced_false(*refusal, p.config.poll_interval)
+    other = p.deps.owners.claim(plural, external_id, me)
+    if other is not None:
+        return _already_managed(kind, p, external_id, other)
+    p.update(**{kind.info.id_field: external_id})
+    await p.save()
+    p.event("Adopted", f"Adopted the existing Astra {kind.info.noun} {external_id}.")
+    return await kind.observe(p, token, external_id)
+
+
+async def _create(
+    kind: Kind[SpecT, StatusT], p: Pass[SpecT, StatusT], token: str
+) -> Outcome[StatusT]:
+    plural, me = kind.info.plural, p.obj.claimant
+    p.action = "list"
+    existing = await kind.same_name(p, token)
+    marker = kind.marker(p, existing)
+    p.update(create_pending=marker)
+    await p.save()
+    p.action = "create"
+    try:
+        new_id = await kind.create(p, token)
+    except errors.AstraError as exc:
+        if not exc.maybe_applied:  # Astra answered, or nothing was sent: nothing was created
+            p.update(create_pending=None)
+        raise
+    p.deps.owners.claim(plural, new_id, me)
+    p.update(**{kind.info.id_field: new_id, "create_pending": None})
+    await p.save()
+    return kind.created(p, new_id)
+
+
+async def _resolve_pending(
+    kind: Kind[SpecT, StatusT], p: Pass[SpecT, StatusT], token: str
+) -> Outcome[StatusT]:
+    plural, me, noun = kind.info.plural, p.obj.claimant, kind.info.noun
+    marker = pending_marker(p.status)
+    assert marker is not None
+    p.action = "list"
+    matching = await kind.matching(p, token, marker)
+    found = pending.candidates(
+        marker, matching, p.deps.owners.owned_elsewhere(plural, matching, me)
+    )
+    verdict = pending.verdict(marker, found, now=p.now, grace=p.config.create_retry_grace)
+    if verdict is pending.Verdict.ADOPT:
+        [found_id] = found
+        p.deps.owners.claim(plural, found_id, me)
+        p.update(**{kind.info.id_field: found_id, "create_pending": None})
+        await p.save()
+        p.event(
+            "CreateResolved",
+            f"Found the {noun} {found_id} made by an earlier create request whose result was "
+            "lost; managing it.",
+        )
+        return await kind.observe(p, token, found_id)
+    if verdict is pending.Verdict.STOP:
+        message = pending.unresolved_message(noun, marker, found)
+        return p.synced_false(S.CREATE_PENDING_UNRESOLVED, message, p.config.poll_interval)
+    if verdict is pending.Verdict.CREATE:
+        _log.info("[%s] the earlier create request made no %s; creating", p.obj, noun)
+        p.update(create_pending=None)
+        return await _create(kind, p, token)
+    waited = (p.now - marker.requested_at).total_seconds()
+    ready = conditions.Update(
+        READY,
+        "False",
+        common.ReadyReason.CREATING,
+        f"The create request got no clear answer; checking that Astra did not create the "
+        f"{noun} before sending another.",
+    )
+    delay = max(min(p.config.create_retry_grace - waited, p.config.busy_requeue), 0.2)
+    return p.outcome([ready], delay)
+
+
+async def finalize(
+    kind: Kind[SpecT, StatusT], obj: Managed[SpecT, StatusT], deps: Deps, *, failures: int = 0
+) -> Outcome[StatusT]:
+    """One deletion pass; ``Outcome.done`` says the finalizer may be removed."""
+    p: Pass[SpecT, StatusT] = Pass(obj, deps, kind, failures)
+    outcome = await _finalize(kind, p)
+    if outcome.done:
+        deps.forget(obj.uid, kind.info.plural)
+    else:
+        await p.save()
+    return outcome
+
+
+async def _finalize(kind: Kind[SpecT, StatusT], p: Pass[SpecT, StatusT]) -> Outcome[StatusT]:
+    info, obj = kind.info, p.obj
+    policy = getattr(obj.spec, "deletion_policy", None) or p.config.default_deletion_policy
+    target = status_id(kind, obj.status)
+    other = target and p.deps.owners.other_owner(info.plural, target, obj.claimant)
+    if other:
+        p.event(
+            "Released",
+            f"The Astra {info.noun} {target} is managed by {info.kind} {other}: left as it is.",
+        )
+        return p.outcome([], 0, done=True)
+    if policy == "Retain":
+        if target:
+            p.event(
+                "Retained",
+                f"deletionPolicy is Retain: the Astra {info.noun} {target} stays and is no "
+                "longer managed.",
+            )
+        return p.outcome([], 0, done=True)
+    if target is None and pending_marker(p.status) is None:
+        return p.outcome([], 0, done=True)  # nothing was ever created or adopted
+    blocked = _deletion_blocked(kind, p)
+    if blocked is not None:
+        return blocked
+    try:
+        token = await p.token()
+    except CredentialsProblem as exc:
+        return _blocked(p, exc.reason, f"Cannot delete: {exc.message}")
+    try:
+        if target is None:
+            found = await _pending_target(kind, p, token)
+            if found is None or isinstance(found, Outcome):
+                return found or p.outcome([], 0, done=True)
+            target = found
+        p.action = "delete"
+        return await kind.delete(p, token, target)
+    except errors.AstraError as exc:
+        return p.api_failed(exc)
+
+
+def _deletion_blocked(
+    kind: Kind[SpecT, StatusT], p: Pass[SpecT, StatusT]
+) -> Outcome[StatusT] | None:
+    if p.obj.paused:
+        message = (
+            f"Deletion waits: reconciliation is paused ({PAUSE_ANNOTATION}=true). Remove the "
+            f"annotation to let the operator delete the Astra {kind.info.noun}."
+        )
+        return _blocked(p, S.RECONCILE_PAUSED, message)
+    why = kind.protected(p.obj)
+    if why is not None:
+        return _blocked(p, S.DELETION_PROTECTED, why)
+    return None
+
+
+def _blocked(p: Pass[SpecT, StatusT], reason: str, message: str) -> Outcome[StatusT]:
+    return p.synced_false(reason, message, max(p.config.busy_requeue, 5.0))
+
+
+async def _pending_target(
+    kind: Kind[SpecT, StatusT], p: Pass[SpecT, StatusT], token: str
+) -> str | Outcome[StatusT] | None:
+    """Deleting an object whose create result was never recorded: find what it made."""
+    plural, me = kind.info.plural, p.obj.claimant
+    marker = pending_marker(p.status)
+    assert marker is not None
+    p.action = "list"
+    matching = await kind.matching(p, token, marker)
+    found = pending.candidates(
+        marker, matching, p.deps.owners.owned_elsewhere(plural, matching, me)
+    )
+    if len(found) > 1:
+        message = pending.unresolved_message(kind.info.noun, marker, found)
+        return _blocked(p, S.CREATE_PENDING_UNRESOLVED, message)
+    return found[0] if found else None

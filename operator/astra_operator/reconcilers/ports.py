@@ -1,0 +1,98 @@
+"""The ports the reconcilers reach the world through: one per API area, plus Kubernetes.
+
+``astra.client.AstraClient`` satisfies every Astra port; tests pass in-memory fakes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+from astra_operator.astra import models
+from astra_operator.kube import api as kube_api
+
+
+class DatabasesPort(Protocol):
+    """Database calls of the DevOps API."""
+
+    async def get_database(
+        self, database_id: str, *, token: str | None = None
+    ) -> models.Database: ...
+
+    async def create_database(
+        self, spec: models.DatabaseCreate, *, token: str | None = None
+    ) -> str: ...
+
+    async def list_databases(
+        self,
+        *,
+        include: str | None = None,
+        provider: str | None = None,
+        token: str | None = None,
+    ) -> list[models.Database]: ...
+
+    async def terminate_database(self, database_id: str, *, token: str | None = None) -> None: ...
+
+    async def park_database(self, database_id: str, *, token: str | None = None) -> None: ...
+
+    async def unpark_database(self, database_id: str, *, token: str | None = None) -> None: ...
+
+    async def resize_database(
+        self, database_id: str, capacity_units: int, *, token: str | None = None
+    ) -> None: ...
+
+    async def add_keyspace(
+        self, database_id: str, keyspace: str, *, token: str | None = None
+    ) -> None: ...
+
+    async def add_datacenter(
+        self, database_id: str, datacenter: models.DatacenterCreate, *, token: str | None = None
+    ) -> None: ...
+
+    async def terminate_datacenter(
+        self, database_id: str, datacenter_id: str, *, token: str | None = None
+    ) -> None: ...
+
+
+class OrganizationPort(Protocol):
+    """The organization the token belongs to."""
+
+    async def current_organization(self, *, token: str | None = None) -> models.Organization: ...
+
+
+class RolesPort(Protocol):
+    """Custom-role calls of the DevOps API."""
+
+    async def list_roles(self, *, token: str | None = None) -> list[models.Role]: ...
+
+    async def get_role(self, role_id: str, *, token: str | None = None) -> models.Role: ...
+
+    async def create_role(
+        self, name: str, policy: models.Policy, *, token: str | None = None
+    ) -> models.Role: ...
+
+    async def update_role(
+        self, role_id: str, name: str, policy: models.Policy, *, token: str | None = None
+    ) -> None: ...
+
+    async def delete_role(self, role_id: str, *, token: str | None = None) -> None: ...
+
+
+class AstraPort(DatabasesPort, OrganizationPort, RolesPort, Protocol):
+    """Every Astra call the operator makes (what ``AstraClient`` provides)."""
+
+
+class KubePort(Protocol):
+    """The Kubernetes calls the reconcilers make (beyond kopf's own)."""
+
+    async def get(self, ref: kube_api.ObjectRef) -> dict[str, object]: ...
+
+    async def patch_status(
+        self, ref: kube_api.ObjectRef, status: Mapping[str, object]
+    ) -> dict[str, object]: ...
+
+    async def read_secret_value(self, namespace: str, name: str, key: str) -> str: ...
+
+    async def apply_owned_secret(
+        self, namespace: str, name: str, owner: kube_api.Owner, data: Mapping[str, str]
+    ) -> bool: ...

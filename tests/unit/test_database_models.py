@@ -16,7 +16,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from astra_operator.resources import common, database
+from astra_operator.resources import common, database, role
 
 REPO = Path(__file__).resolve().parents[2]
 MINIMAL = {"cloudProvider": "GCP", "region": "us-east1"}
@@ -216,17 +216,19 @@ def test_reason_vocabularies_extend_the_shared_ones(vocabulary: type, shared: ty
         common.Condition(type="Ready", status="False", reason=reason, last_transition_time=T0)
 
 
-def _readme_example() -> dict[str, Any]:
+def _readme_examples() -> list[dict[str, Any]]:
     text = (REPO / "README.md").read_text()
-    [block] = [b for b in re.findall(r"```yaml\n(.+?)```", text, re.S) if "kind:" in b]
-    body: dict[str, Any] = yaml.safe_load(block)
-    return body
+    blocks = [b for b in re.findall(r"```yaml\n(.+?)```", text, re.S) if "kind:" in b]
+    return [yaml.safe_load(b) for b in blocks]
 
 
-def test_readme_example_is_a_valid_object() -> None:
-    body = _readme_example()
-    assert (body["apiVersion"], body["kind"]) == (database.API_VERSION, database.KIND)
-    database.AstraDatabaseSpec.model_validate(body["spec"])
+def test_readme_examples_are_valid_objects() -> None:
+    specs = {"AstraDatabase": database.AstraDatabaseSpec, "AstraRole": role.AstraRoleSpec}
+    bodies = _readme_examples()
+    assert sorted(b["kind"] for b in bodies) == sorted(specs)
+    for body in bodies:
+        assert body["apiVersion"] == database.API_VERSION
+        specs[body["kind"]].model_validate(body["spec"])
 
 
 def test_classic_tiers_are_the_tier_literal_without_serverless() -> None:

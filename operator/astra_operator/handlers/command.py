@@ -16,6 +16,7 @@ from typing import Any
 import kopf
 
 from astra_operator import config
+from astra_operator.astra import redaction
 
 # Importing registers the handlers with kopf's default registry.
 from astra_operator.handlers import database as _database  # noqa: F401
@@ -125,6 +126,7 @@ def main(argv: list[str]) -> int:
     log_format = kopf.LogFormat.JSON if cfg.log_format == "json" else kopf.LogFormat.FULL
     kopf.configure(verbose=args.verbose, log_format=log_format)
     _quiet_logs(args.verbose)
+    redaction.install()  # after kopf.configure, which replaces the root handler
     memo = kopf.Memo(config=cfg)
     code = 0
     try:

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Final, Generic, Literal, Protocol, TypeVar
 
 from astra_operator import config
-from astra_operator.astra import errors
+from astra_operator.astra import errors, redaction
 from astra_operator.kube import api as kube_api
 from astra_operator.logic import conditions, credentials, failures, pending
 from astra_operator.reconcilers import ownership, ports
@@ -290,6 +290,7 @@ class Pass(Generic[SpecT, StatusT]):
         value = ""
         try:
             value = await self.deps.kube.read_secret_value(namespace, name, key)
+            redaction.register_secret(value)
             problem = credentials.problem(value)
         except kube_api.SecretUnavailable as exc:
             raise CredentialsProblem(S.CREDENTIALS_UNAVAILABLE, str(exc)) from None

@@ -30,7 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="astra-operator dev",
         description="Run control plane (or your cluster), simulator (or Astra), the operator "
-        "and the examples, and show the databases becoming Ready.",
+        "and the examples, and show the databases and roles becoming Ready.",
     )
     add = parser.add_argument
     add("--kubeconfig", type=Path, help="use this cluster instead of a local control plane")
@@ -154,7 +154,7 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
             _say(f"operator running (log: {workdir}/operator.log)")
             names = kube.apply_examples(args.examples, args.namespace)
             settled = _watch(kube, names, args.timeout)
-            _say(f"try: kubectl --kubeconfig {kubeconfig} -n {args.namespace} get adb -o wide")
+            _say(f"try: kubectl --kubeconfig {kubeconfig} -n {args.namespace} get astra -o wide")
             if not settled:
                 _say(f"not every example settled within {args.timeout:.0f} s")
                 return 1

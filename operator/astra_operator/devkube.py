@@ -12,6 +12,10 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
 from astra_operator.resources import database as db
+from astra_operator.resources import role as rl
+
+KINDS = {db.KIND: (db.PLURAL, db.SHORT_NAME), rl.KIND: (rl.PLURAL, rl.SHORT_NAME)}
+"""The kinds ``dev`` applies from the examples: kind -> (plural, short name)."""
 
 CREDENTIALS = "astra-credentials"
 
@@ -72,38 +76,43 @@ class DevKube:
             self.core.replace_namespaced_secret(CREDENTIALS, namespace, secret)
 
     def apply_examples(self, directory: Path, namespace: str) -> list[str]:
-        """Create every AstraDatabase found in ``directory``; returns their names."""
+        """Create every AstraDatabase and AstraRole found in ``directory``; returns their
+        names as ``<short name>/<name>``."""
         names = []
         for path in sorted(directory.glob("*.yaml")):
             for doc in yaml.safe_load_all(path.read_text()):
-                if not doc or doc.get("kind") != db.KIND:
+                if not doc or doc.get("kind") not in KINDS:
                     continue
+                plural, short = KINDS[doc["kind"]]
                 doc["metadata"]["namespace"] = namespace
                 try:
                     self.custom.create_namespaced_custom_object(
-                        db.GROUP, db.VERSION, namespace, db.PLURAL, doc
+                        db.GROUP, db.VERSION, namespace, plural, doc
                     )
                 except k8s.ApiException as exc:
                     if exc.status != 409:
                         raise
-                names.append(doc["metadata"]["name"])
+                names.append(f"{short}/{doc['metadata']['name']}")
         self.namespace = namespace
         return names
 
     def _objects(self) -> dict[str, dict[str, Any]]:
-        listed: dict[str, Any] = self.custom.list_namespaced_custom_object(  # type: ignore[assignment]
-            db.GROUP, db.VERSION, self.namespace, db.PLURAL
-        )
-        return {o["metadata"]["name"]: o for o in listed["items"]}
+        found = {}
+        for plural, short in KINDS.values():
+            listed: dict[str, Any] = self.custom.list_namespaced_custom_object(  # type: ignore[assignment]
+                db.GROUP, db.VERSION, self.namespace, plural
+            )
+            found.update({f"{short}/{o['metadata']['name']}": o for o in listed["items"]})
+        return found
 
     def table(self, names: list[str]) -> list[str]:
         """One line per object: name, phase, Ready (reason), Synced (reason)."""
         objects = self._objects()
-        rows = [f"{'NAME':<24} {'PHASE':<13} {'READY':<22} SYNCED"]
+        rows = [f"{'NAME':<28} {'PHASE':<13} {'READY':<22} SYNCED"]
         for name in names:
             status = objects.get(name, {}).get("status", {})
             ready, synced = _cond(status, "Ready"), _cond(status, "Synced")
-            rows.append(f"{name:<24} {status.get('phase') or '-':<13} {ready:<22} {synced}")
+            rows.append(f"{name:<28} {status.get('phase') or '-':<13} {ready:<22} {synced}")
         return rows
 
     def all_settled(self, names: list[str]) -> bool:

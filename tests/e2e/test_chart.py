@@ -1,13 +1,16 @@
 """The Helm chart rendered and linted by the real helm binary (no cluster needed).
 
-What is checked: ``helm lint --strict``; what the default values and ``watchNamespaces``
-render (RBAC shape, the one-replica Recreate Deployment, its hardening and ASTRA_* settings);
-values the chart refuses; and that the chart's CRD is byte-equal to crds/.
+What is checked: ``helm lint --strict``; what the default values, ``watchNamespaces`` and
+``defaultCredentialsNamespaces`` render (RBAC shape, the same rules for every kind in crds/, the
+one-replica Recreate Deployment, its hardening and ASTRA_* settings, NOTES.txt); values the
+chart refuses; and that the chart's CRDs are byte-equal to crds/.
 """
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -63,6 +66,12 @@ NAMESPACED_RULES = {
     ("astra.operator.dev", "astradatabases", "patch"),
     ("astra.operator.dev", "astradatabases/status", "patch"),
     ("astra.operator.dev", "astradatabases/finalizers", "update"),
+    ("astra.operator.dev", "astraroles", "get"),
+    ("astra.operator.dev", "astraroles", "list"),
+    ("astra.operator.dev", "astraroles", "watch"),
+    ("astra.operator.dev", "astraroles", "patch"),
+    ("astra.operator.dev", "astraroles/status", "patch"),
+    ("astra.operator.dev", "astraroles/finalizers", "update"),
     ("", "events", "create"),
     ("", "secrets", "get"),
     ("", "secrets", "create"),
@@ -90,12 +99,36 @@ def test_chart_crds_are_byte_equal_to_crds_dir() -> None:
         )
 
 
-def test_argocd_style_render_includes_the_crd(helm: Helm) -> None:
+def crds_dir() -> dict[str, Doc]:
+    """The CRDs in crds/, by name."""
+    found = [yaml.safe_load(p.read_text()) for p in sorted((REPO / "crds").glob("*.yaml"))]
+    return {crd["metadata"]["name"]: crd for crd in found}
+
+
+def test_argocd_style_render_includes_every_crd(helm: Helm) -> None:
     # ArgoCD renders charts with `helm template --include-crds` and applies crds/ every sync.
     out = helm("template", "rel", str(CHART), "--include-crds").stdout
-    [crd] = [d for d in yaml.safe_load_all(out) if d and d["kind"] == "CustomResourceDefinition"]
-    source = REPO / "crds" / "astra.operator.dev_astradatabases.yaml"
-    assert crd == yaml.safe_load(source.read_text())
+    rendered = [d for d in yaml.safe_load_all(out) if d and d["kind"] == "CustomResourceDefinition"]
+    by_name = {crd["metadata"]["name"]: crd for crd in rendered}
+    assert len(by_name) == len(rendered), "a CRD is rendered twice"
+    expected = crds_dir()
+    assert sorted(by_name) == sorted(expected)
+    assert {"astradatabases.astra.operator.dev", "astraroles.astra.operator.dev"} <= set(by_name)
+    for name, crd in expected.items():
+        assert by_name[name] == crd, f"{name} rendered differs from crds/"
+
+
+def test_every_kind_in_crds_gets_the_rules_astradatabases_get(helm: Helm) -> None:
+    # Every kind runs on the same engine: a kind added to crds/ without RBAC would be watched
+    # with 403s. Each gets exactly the database rules, on its own plural.
+    plurals = sorted(crd["spec"]["names"]["plural"] for crd in crds_dir().values())
+    assert {"astradatabases", "astraroles"} <= set(plurals)
+    granted = rules(one(render(helm), "ClusterRole"))
+    database = {(g, r, v) for g, r, v in granted if r.split("/")[0] == "astradatabases"}
+    assert len(database) == 6, database
+    for plural in plurals:
+        mine = {(g, r, v) for g, r, v in granted if r.split("/")[0] == plural}
+        assert mine == {(g, r.replace("astradatabases", plural), v) for g, r, v in database}
 
 
 def test_default_values_watch_all_namespaces_with_one_cluster_role(helm: Helm) -> None:
@@ -141,11 +174,15 @@ def test_deployment_is_one_hardened_replica_configured_by_env(helm: Helm) -> Non
         "ASTRA_DEFAULT_DELETION_POLICY": "Retain",
         "ASTRA_POLL_INTERVAL": "60",
         "ASTRA_LOG_FORMAT": "json",
+        "ASTRA_PASS_DEADLINE": "120",
     }
+    # Unset: the operator's default token serves its own (the release) namespace only.
+    assert "ASTRA_DEFAULT_CREDENTIALS_NAMESPACES" not in env_of(container)
 
 
 def test_watch_namespaces_render_a_role_per_namespace(helm: Helm) -> None:
-    docs = render(helm, "--set", "watchNamespaces={team-a,team-b}")
+    watch = "watchNamespaces={team-a,team-b}"
+    docs = render(helm, "--set", watch, "--set", "defaultCredentialsNamespaces={team-a}")
     assert kinds(docs) == [
         ("ClusterRole", None),
         ("ClusterRoleBinding", None),
@@ -166,6 +203,43 @@ def test_watch_namespaces_render_a_role_per_namespace(helm: Helm) -> None:
     assert rules(one(docs, "Role", "ops")) == {("", "secrets[astra-credentials]", "get")}
     env = env_of(one(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0])
     assert env["ASTRA_NAMESPACES"] == "team-a,team-b"
+    assert env["ASTRA_DEFAULT_CREDENTIALS_NAMESPACES"] == "team-a"
+
+
+def test_no_default_token_read_when_no_watched_namespace_may_use_it(helm: Helm) -> None:
+    # Unset, the default token serves only the release namespace; not watched, it serves
+    # nothing, so the operator never reads that Secret and is not allowed to.
+    docs = render(helm, "--set", "watchNamespaces={team-a}")
+    assert [d["metadata"]["namespace"] for d in docs if d["kind"] == "Role"] == ["team-a"]
+    assert [d["metadata"]["namespace"] for d in docs if d["kind"] == "RoleBinding"] == ["team-a"]
+    env = env_of(one(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0])
+    assert "ASTRA_DEFAULT_CREDENTIALS_NAMESPACES" not in env
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ([], None),
+        (["--set", "defaultCredentialsNamespaces={*}"], "*"),
+        (["--set", "defaultCredentialsNamespaces={team-b,ops}"], "team-b,ops"),
+        (
+            [
+                "--set",
+                "watchNamespaces={team-a,team-b}",
+                "--set",
+                "defaultCredentialsNamespaces={*}",
+            ],
+            "*",
+        ),
+    ],
+    ids=["unset", "all", "listed", "all-watched"],
+)
+def test_default_credentials_namespaces_reach_the_container(
+    helm: Helm, values: list[str], expected: str | None
+) -> None:
+    container = one(render(helm, *values), "Deployment")["spec"]["template"]["spec"]
+    env = env_of(container["containers"][0])
+    assert env.get("ASTRA_DEFAULT_CREDENTIALS_NAMESPACES") == expected
 
 
 def test_watching_the_release_namespace_needs_no_credentials_role(helm: Helm) -> None:
@@ -182,6 +256,7 @@ def test_settings_reach_the_container(helm: Helm) -> None:
         "--set-string", "extraEnv[0].name=ASTRA_API_TIMEOUT,extraEnv[0].value=45",
         "--set", "image.repository=registry.test/astra-operator,image.tag=dev",
         "--set", "livenessProbe.port=9090",
+        "--set", "passDeadline=300",
     )  # fmt: skip
     [container] = one(docs, "Deployment")["spec"]["template"]["spec"]["containers"]
     assert container["image"] == "registry.test/astra-operator:dev"
@@ -192,6 +267,52 @@ def test_settings_reach_the_container(helm: Helm) -> None:
     assert env["ASTRA_DEFAULT_DELETION_POLICY"] == "Delete"
     assert (env["ASTRA_POLL_INTERVAL"], env["ASTRA_LOG_FORMAT"]) == ("15", "text")
     assert env["ASTRA_API_TIMEOUT"] == "45"
+    assert env["ASTRA_PASS_DEADLINE"] == "300"
+
+
+def notes(helm: Helm, tmp_path: Path, *values: str) -> str:
+    """NOTES.txt rendered without a cluster (`helm template` never prints it): a copy of the
+    chart wraps it in a named template that a manifest prints as a JSON string."""
+    chart = tmp_path / "chart"
+    shutil.copytree(CHART, chart)
+    body = (chart / "templates" / "NOTES.txt").read_text()
+    (chart / "templates" / "NOTES.txt").unlink()
+    wrapped = '{{- define "test.notes" -}}\n' + body + "{{- end }}\n"
+    (chart / "templates" / "_test_notes.tpl").write_text(wrapped)
+    (chart / "templates" / "test-notes.yaml").write_text(
+        'notes: {{ include "test.notes" . | toJson }}\n'
+    )
+    out = helm(
+        "template", "rel", str(chart), "--namespace", "ops",
+        "--show-only", "templates/test-notes.yaml", *values,
+    ).stdout  # fmt: skip
+    text: str = yaml.safe_load(out)["notes"]
+    return text
+
+
+@pytest.mark.parametrize(
+    ("values", "says"),
+    [
+        ([], ["AstraDatabase and AstraRole objects in all namespaces", "token in ops only"]),
+        (
+            ["--set", "watchNamespaces={team-a}"],
+            ["objects in: team-a", "serves no watched namespace", "their own Astra token"],
+        ),
+        (
+            ["--set", "watchNamespaces={team-a}", "--set", "defaultCredentialsNamespaces={team-a}"],
+            ["default Astra token in: team-a;", "create secret generic astra-credentials"],
+        ),
+        (["--set", "defaultCredentialsNamespaces={*}"], ["token in every watched namespace"]),
+    ],
+    ids=["default", "watched-no-default-token", "watched-listed", "all"],
+)
+def test_notes_say_which_kinds_and_where_the_default_token_serves(
+    helm: Helm, tmp_path: Path, values: list[str], says: list[str]
+) -> None:
+    text = " ".join(notes(helm, tmp_path, *values).split())
+    assert "Trust model" in text
+    for phrase in says:
+        assert phrase in text, f"{phrase!r} not in NOTES:\n{text}"
 
 
 def test_credentials_secret_is_created_only_on_request(helm: Helm) -> None:
@@ -218,6 +339,13 @@ def test_clusters_older_than_1_29_are_refused(helm: Helm) -> None:
         (["--set", "logFormat=yaml"], "logFormat"),
         (["--set", "extraEnv[0].name=X,extraEnv[0].value=1"], "extraEnv"),
         (["--set", "serviceAccount.create=false"], "serviceAccount.name is required"),
+        (["--set", "defaultCredentialsNamespaces={team-*}"], "defaultCredentialsNamespaces"),
+        (["--set", "defaultCredentialsNamespaces={*,team-a}"], "not both"),
+        (
+            ["--set", "watchNamespaces={team-a}", "--set", "defaultCredentialsNamespaces={team-b}"],
+            "not in watchNamespaces",
+        ),
+        (["--set", "passDeadline=0"], "passDeadline"),
     ],
     ids=[
         "two-replicas",
@@ -227,6 +355,10 @@ def test_clusters_older_than_1_29_are_refused(helm: Helm) -> None:
         "log-format",
         "env-not-string",
         "no-sa-name",
+        "default-credentials-glob",
+        "default-credentials-star-and-names",
+        "default-credentials-unwatched",
+        "pass-deadline-zero",
     ],
 )
 def test_values_the_operator_cannot_honour_are_refused(

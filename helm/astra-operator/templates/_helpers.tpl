@@ -60,31 +60,59 @@ app.kubernetes.io/component: operator
 {{- if and .Values.credentials.create (not .Values.credentials.token) }}
 {{- fail "credentials.token is required when credentials.create is true" }}
 {{- end }}
+{{- $served := .Values.defaultCredentialsNamespaces | default list }}
+{{- if and (has "*" $served) (gt (len $served) 1) }}
+{{- fail "defaultCredentialsNamespaces is either [\"*\"] (every watched namespace) or a list of namespace names, not both" }}
+{{- end }}
+{{- if .Values.watchNamespaces }}
+{{- range $served }}
+{{- if and (ne . "*") (not (has . $.Values.watchNamespaces)) }}
+{{- fail (printf "defaultCredentialsNamespaces lists %q, which is not in watchNamespaces: the operator never sees objects there" .) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Whether any object the operator handles may use the default token Secret (no
+spec.credentials): "true" or "". The operator allows it in the namespaces listed in
+defaultCredentialsNamespaces (ASTRA_DEFAULT_CREDENTIALS_NAMESPACES) or, when that is empty,
+in the release namespace only, which serves nothing when watchNamespaces leaves it out.
+*/}}
+{{- define "astra-operator.defaultTokenUsed" -}}
+{{- if or .Values.defaultCredentialsNamespaces (not .Values.watchNamespaces) (has .Release.Namespace .Values.watchNamespaces) }}true{{ end }}
 {{- end }}
 
 {{/*
 Rules in the namespaces the operator serves (a ClusterRole when it watches all namespaces,
-a Role per watched namespace otherwise). Each rule, and why:
-- astradatabases get/list/watch/patch: kopf lists and watches them, patches its annotations
-  and our finalizer; the reconciler reads each object fresh (get) before a pass.
-- astradatabases/status patch: the reconciler merge-patches status (phase, conditions, ids).
+a Role per watched namespace otherwise). Both kinds (AstraDatabase, AstraRole) run on the same
+engine and get the same rules. Each rule, and why:
+- astradatabases, astraroles get/list/watch/patch: kopf lists and watches them, patches its
+  annotations and our finalizer; the reconciler reads each object fresh (get) before a pass,
+  and an AstraRole reads the AstraDatabases its spec.resources[].databaseRef name (get).
+- astradatabases/status, astraroles/status patch: the reconciler merge-patches status (phase,
+  conditions, ids).
 - astradatabases/finalizers update: connection Secrets carry an ownerReference with
   blockOwnerDeletion, which clusters running the OwnerReferencesPermissionEnforcement
   admission plugin (OpenShift, hardened clusters) only allow with this permission.
-- events create: kopf posts core v1 Events (ours, and WARNING+ log lines) with POST only.
+  astraroles/finalizers update: the same rule for AstraRole, so both kinds carry one rule set
+  (an AstraRole owns no Kubernetes object today).
+- events create: our Events (kopf.event) are core v1 Events, posted with POST only.
 - secrets get/create/update: reads token Secrets (spec.credentials.secretRef), creates and
   replaces connection Secrets. Names are user-chosen, so resourceNames cannot narrow this;
   use watchNamespaces to narrow it to namespaces.
+Never granted: create/update/delete of either kind (users own their objects), status update
+(only merge patches), listing or watching Secrets.
 */}}
 {{- define "astra-operator.namespacedRules" -}}
 - apiGroups: ["astra.operator.dev"]
-  resources: ["astradatabases"]
+  resources: ["astradatabases", "astraroles"]
   verbs: ["get", "list", "watch", "patch"]
 - apiGroups: ["astra.operator.dev"]
-  resources: ["astradatabases/status"]
+  resources: ["astradatabases/status", "astraroles/status"]
   verbs: ["patch"]
 - apiGroups: ["astra.operator.dev"]
-  resources: ["astradatabases/finalizers"]
+  resources: ["astradatabases/finalizers", "astraroles/finalizers"]
   verbs: ["update"]
 - apiGroups: [""]
   resources: ["events"]

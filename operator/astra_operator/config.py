@@ -90,7 +90,7 @@ class OperatorConfig:
             default_credentials_namespaces=_namespace_list(
                 e.get("ASTRA_DEFAULT_CREDENTIALS_NAMESPACES")
             ),
-            pass_deadline=float(e.get("ASTRA_PASS_DEADLINE", cls.pass_deadline)),
+            pass_deadline=_seconds(e, "ASTRA_PASS_DEADLINE", cls.pass_deadline),
         )
 
 

@@ -176,13 +176,14 @@ def test_operator_with_the_charts_permissions_reconciles_the_example(
     token = sim.admin_token
     put_secret(kube_api, app_namespace, "astra-credentials", {"token": token})  # the example's
     if scope == "all-namespaces":
-        release = install()
+        release = install("--set", f"defaultCredentialsNamespaces={{{app_namespace}}}")
         put_secret(kube_api, release.namespace, "astra-credentials", {"token": token})
         where = ["--all-namespaces"]
     else:  # and the chart creates the default token Secret from a value
         watch = f"watchNamespaces={{{app_namespace}}}"
         creds = ["--set", "credentials.create=true", "--set-string", f"credentials.token={token}"]
-        release = install("--set", watch, *creds)
+        scoped = f"defaultCredentialsNamespaces={{{app_namespace}}}"
+        release = install("--set", watch, "--set", scoped, *creds)
         where = ["-n", app_namespace]
     assert token not in release.output, "helm install printed the token"
     kubeconfig = service_account_kubeconfig(release.namespace, release.service_account)

@@ -266,10 +266,10 @@ class AstraRoleStatus(common.ResourceStatus):
     """Set only while the result of a create request is unknown: the operator records it
     before sending the create and clears it once status.roleID is persisted. Still set after
     a crash, the operator looks for a role with that name that did not exist before the
-    request and adopts it; if it cannot tell, it stops (Synced=False, reason
-    CreatePendingUnresolved) rather than risk a duplicate. To resolve, set spec.roleID to the
-    role that was created or, if none was, remove this field (kubectl patch
-    --subresource=status)."""
+    request (and that no other object manages) and adopts it. When none shows up within
+    ASTRA_CREATE_RETRY_GRACE seconds the request made nothing and the role is created; when
+    several could be the one, it stops (Synced=False, reason CreatePendingUnresolved): set
+    spec.roleID to the right one and remove this field (kubectl patch --subresource=status)."""
     kopf: dict[str, object] | None = Field(default=None, exclude=True)
     """Reserved for the kopf framework; not part of the API."""
 

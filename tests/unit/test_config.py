@@ -45,3 +45,30 @@ def test_tool_paths_honour_xdg_and_envtest() -> None:
     assert paths.cache_dir == Path("/c/astra-operator")
     assert paths.kubebuilder_assets == Path("/k")
     assert paths.test_kubeconfig == Path("/kc")
+
+
+def test_kube_timeouts_default_and_override() -> None:
+    defaults = config.OperatorConfig.from_env({})
+    assert (defaults.kube_connect_timeout, defaults.kube_timeout) == (5.0, 15.0)
+    cfg = config.OperatorConfig.from_env(
+        {"ASTRA_KUBE_TIMEOUT": "7.5", "ASTRA_KUBE_CONNECT_TIMEOUT": "2"}
+    )
+    assert (cfg.kube_connect_timeout, cfg.kube_timeout) == (2.0, 7.5)
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "soon"])
+def test_a_kube_timeout_must_be_a_positive_number(value: str) -> None:
+    # No timeout at all is what let one dead connection stall the operator: not allowed.
+    with pytest.raises(ValueError, match="ASTRA_KUBE_TIMEOUT must be a positive number"):
+        config.OperatorConfig.from_env({"ASTRA_KUBE_TIMEOUT": value})
+
+
+def test_kube_timeout_flags_override_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from astra_operator.handlers import command
+
+    monkeypatch.setenv("ASTRA_KUBE_TIMEOUT", "30")
+    args = command._parser().parse_args(["--kube-timeout", "4", "--kube-connect-timeout", "1"])
+    cfg = command.settings_from(args)
+    assert (cfg.kube_connect_timeout, cfg.kube_timeout) == (1.0, 4.0)
+    with pytest.raises(ValueError, match="--kube-timeout must be a positive number"):
+        command.settings_from(command._parser().parse_args(["--kube-timeout", "0"]))

@@ -6,15 +6,19 @@ Choices, deliberately (see docs/operations.md):
 - kopf's own state lives in annotations prefixed ``astra.operator.dev`` (retry counts of the
   delete handler, the last-handled configuration): status belongs to our typed, structural
   schema (which would prune kopf's fields) and is what users read.
-- Watches: the server closes each watch after 5 minutes and kopf declares a silent stream dead
-  after 2 minutes (bookmarks keep healthy streams talking), so a stalled watch cannot leave the
-  operator blind (kopf#955).
+- Timeouts on all of kopf's Kubernetes traffic (see ``configure``): a connection that silently
+  died (no reset, packets just stop) costs a request ``kube_timeout`` and a watch at most
+  ``WATCH_INACTIVITY`` seconds, then kopf retries or re-opens it on a new connection; a stalled
+  watch cannot leave the operator blind (kopf#955). Idle pooled connections are dropped after
+  ``KEEPALIVE`` seconds, so a retry does not pick up one that died while idle.
 - Posting: log lines never become Events (``posting.loggers`` off: a retrying handler would
   post one per retry); our own Events (one per Astra write, one per distinct failure a user
   must act on) are posted explicitly with ``kopf.event``.
 - Connections to the Kubernetes API are bounded (kopf's default pool is unlimited: with 500
   objects starting at once it opened ~190 TLS connections, ~40 MiB; see benchmarks/).
 - Standalone: one replica (the chart uses ``strategy: Recreate``); no peering objects needed.
+- Exit: if a graceful stop still runs ``EXIT_DEADLINE`` seconds after SIGTERM, kopf kills the
+  process (inside a pod's default 30 s grace period, instead of 10 minutes).
 """
 
 from __future__ import annotations
@@ -31,8 +35,22 @@ from astra_operator.handlers import runtime as rt
 FINALIZER = "astra.operator.dev/finalizer"
 ANNOTATION_PREFIX = "astra.operator.dev"
 
+WATCH_SERVER_TIMEOUT = 25
+"""The API server ends each watch after this long (kopf resumes it from the last
+resourceVersion, no re-listing); shorter than ``WATCH_INACTIVITY``, so a healthy, quiet stream
+ends before it could look dead. An integer: it is sent as ``timeoutSeconds``."""
+WATCH_INACTIVITY = 30.0
+"""A watch that delivered nothing (not even a bookmark) for this long is abandoned and
+re-opened: the longest a black-holed watch can leave the operator deaf."""
+WATCH_CLIENT_TIMEOUT = 40.0
+"""No watch request lives longer, whatever the server does."""
+KEEPALIVE = 10.0
+"""Seconds an idle pooled connection to the Kubernetes API is kept for reuse."""
+EXIT_DEADLINE = 25.0
+"""Seconds after SIGTERM/SIGINT after which kopf kills the process if it has not exited."""
 
-def configure(settings: kopf.OperatorSettings) -> None:
+
+def configure(settings: kopf.OperatorSettings, cfg: config.OperatorConfig) -> None:
     """Apply the operator-wide kopf settings described in the module docstring."""
     settings.persistence.finalizer = FINALIZER
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(
@@ -41,8 +59,12 @@ def configure(settings: kopf.OperatorSettings) -> None:
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix=ANNOTATION_PREFIX, key="last-handled-configuration"
     )
-    settings.watching.server_timeout = 300
-    settings.watching.inactivity_timeout = 120
+    settings.networking.request_timeout = cfg.kube_timeout  # per request, whole response
+    settings.networking.connect_timeout = cfg.kube_connect_timeout  # watches' too
+    settings.watching.server_timeout = WATCH_SERVER_TIMEOUT
+    settings.watching.inactivity_timeout = WATCH_INACTIVITY
+    settings.watching.client_timeout = WATCH_CLIENT_TIMEOUT
+    settings.process.ultimate_exiting_timeout = EXIT_DEADLINE
     settings.posting.loggers = False
     settings.posting.level = logging.WARNING
     settings.posting.reporting_component = "astra-operator"
@@ -55,14 +77,18 @@ KUBE_CONNECTIONS = 16
 
 @kopf.on.login()
 async def login(memo: Any, **kwargs: Any) -> kopf.AiohttpSession | None:
-    """kopf's own credentials (kubeconfig or in-cluster), with a bounded connection pool."""
+    """kopf's own credentials (kubeconfig or in-cluster), with a bounded connection pool whose
+    idle connections expire (kopf passes its timeouts, set in ``configure``, with each request)."""
     info = kopf.login_via_client(**kwargs)
     if info is None:
         return None
     cfg: config.OperatorConfig = memo["config"]
     watches = 2 * max(len(cfg.namespaces), 1) + 2  # resources + namespaces + CRD scanning
+    connector = aiohttp.TCPConnector(
+        limit=KUBE_CONNECTIONS + watches, ssl=info.as_ssl_context(), keepalive_timeout=KEEPALIVE
+    )
     session = aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=KUBE_CONNECTIONS + watches, ssl=info.as_ssl_context()),
+        connector=connector,
         headers=info.as_http_headers(),
         proxy=info.proxy_url,
         trust_env=info.trust_env,
@@ -75,8 +101,8 @@ async def login(memo: Any, **kwargs: Any) -> kopf.AiohttpSession | None:
 @kopf.on.startup()
 async def startup(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
     """Configure kopf and build the one AstraClient and Kubernetes client of this process."""
-    configure(settings)
     cfg: config.OperatorConfig = memo["config"]
+    configure(settings, cfg)
     memo["runtime"] = rt.Runtime.build(cfg)
 
 

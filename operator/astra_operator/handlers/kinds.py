@@ -157,6 +157,9 @@ class _Registration:
             except TimeoutError:
                 logger.warning("reconcile pass exceeded %.0f s; abandoned, retrying", deadline)
                 result = (failures.backoff(failed), failed + 1)
+            except kube_api.KubeUnavailable as exc:  # an expected wait: no traceback
+                logger.warning("the Kubernetes API did not answer, retrying: %s", exc)
+                result = (failures.backoff(failed), failed + 1)
             except Exception:  # the loop must survive anything
                 logger.exception("reconcile pass failed; retrying")
                 result = (failures.backoff(failed), failed + 1)

@@ -50,13 +50,18 @@ FAST: dict[Phase, float] = {
     Phase.REGION_ADD: 0.2,
     Phase.REGION_REMOVE: 0.2,
     Phase.TERMINATING: 0.2,
-    Phase.TERMINATED_VISIBLE: 2.0,
+    Phase.TERMINATED_VISIBLE: REALISTIC[Phase.TERMINATED_VISIBLE],  # see UNSCALED
     Phase.PARKING: 0.1,
     Phase.UNPARKING: 0.15,
     Phase.RESIZING: 0.2,
     Phase.HIBERNATING: 0.1,
     Phase.RESUMING: 0.15,
 }
+
+# Phases every profile keeps at their realistic length. A terminated record must stay readable as
+# long as on Astra whatever the speed of the transitions: clients poll terminations slowly (the
+# Python client every 15 s) and must still see TERMINATED before the 404.
+UNSCALED = frozenset({Phase.TERMINATED_VISIBLE})
 
 TimingSpec = str | float
 
@@ -89,4 +94,8 @@ class Timing:
             ) from None
         if not scale >= 0 or scale == float("inf"):
             raise ValueError(f"timing scale must be a finite number >= 0, not {spec!r}")
-        return cls({phase: value * scale for phase, value in REALISTIC.items()}, f"x{scale:g}")
+        durations = {
+            phase: value if phase in UNSCALED else value * scale
+            for phase, value in REALISTIC.items()
+        }
+        return cls(durations, f"x{scale:g}")

@@ -1,0 +1,50 @@
+"""Where third-party DevOps API clients tripped over the simulator (issue 12), over real HTTP."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.simulator.helpers import Clock, active, create, status
+
+POLL = 15.0  # the Python client's termination poll interval
+
+
+# --- a TERMINATED record stays readable as long as on Astra, whatever the timing -----------------
+
+
+@pytest.mark.parametrize("timing", ["fast", 0.01, "realistic"])
+async def test_terminated_stays_readable_for_slow_pollers(
+    api: httpx.AsyncClient, admin: httpx.AsyncClient, clock: Clock, timing: str | float
+) -> None:
+    assert (await admin.post("/_sim/timing", json={"timing": timing})).status_code == 200
+    db_id = await create(api)
+    clock.advance(3600.0)  # long enough for any profile
+    assert await status(api, db_id) == "ACTIVE"
+    assert (await api.post(f"/v2/databases/{db_id}/terminate")).status_code == 202
+    seen: list[str] = []
+    for _ in range(80):  # 20 minutes of polling every 15 s
+        clock.advance(POLL)
+        response = await api.get(f"/v2/databases/{db_id}")
+        current = response.json()["status"] if response.status_code == 200 else "404"
+        if not seen or seen[-1] != current:
+            seen.append(current)
+        if current == "404":
+            break
+    assert seen[-2:] == ["TERMINATED", "404"], seen
+    assert seen[0] in ("TERMINATING", "TERMINATED")
+
+
+async def test_terminated_record_is_readable_for_ten_minutes_under_fast_timing(
+    api: httpx.AsyncClient, clock: Clock
+) -> None:
+    db_id = await active(api, clock)
+    await api.post(f"/v2/databases/{db_id}/terminate")
+    clock.advance(0.2)  # TERMINATING lasts 0.2 s under fast timing
+    assert await status(api, db_id) == "TERMINATED"
+    clock.advance(599.0)
+    assert await status(api, db_id) == "TERMINATED"
+    listed = (await api.get("/v2/databases", params={"include": "all"})).json()
+    assert [d["status"] for d in listed] == ["TERMINATED"]
+    clock.advance(1.0)
+    assert (await api.get(f"/v2/databases/{db_id}")).status_code == 404

@@ -166,7 +166,7 @@ def test_unresolved_message_names_the_candidates_and_the_way_out() -> None:
             True,
             "unsupported region",
         ),
-        (errors.ServerError("boom", status=503), "ReconcileError", False, "retrying in 4 s"),
+        (errors.ServerError("boom", status=503), "ReconcileError", True, "retrying with backoff"),
     ],
 )
 def test_failures_name_the_fix(

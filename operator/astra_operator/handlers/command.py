@@ -103,10 +103,19 @@ def settings_from(args: argparse.Namespace) -> config.OperatorConfig:
 
 
 class _QuietWakeups(logging.Filter):
-    """Drop kopf's per-event success line for the wake-up handler (one per watch event)."""
+    """kopf's lines, made useful: no per-event success line for the wake-up handlers and
+    ownership indexers (one per watch event each); a deletion that waits (protection, pause,
+    Astra still terminating) is an expected wait, logged at INFO, not ERROR."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "'wake_on_change'" not in record.getMessage()
+        message = record.getMessage()
+        if message.endswith("succeeded.") and (
+            "'wake_astra" in message or "'owners_astra" in message
+        ):
+            return False
+        if "'finalize_astra" in message and "failed temporarily" in message:
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
 
 
 def _quiet_logs(verbose: bool) -> None:

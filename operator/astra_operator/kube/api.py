@@ -206,11 +206,13 @@ class Kube:
             self._core.create_namespaced_secret(namespace, body, _request_timeout=timeout)
             return True
         meta = current.metadata
-        owners = {ref.uid for ref in ((meta.owner_references if meta else None) or [])}
-        if owner.uid not in owners:
+        refs = (meta.owner_references if meta else None) or []
+        if owner.uid not in {ref.uid for ref in refs}:
+            holders = ", ".join(f"{ref.kind} {namespace}/{ref.name}" for ref in refs)
             raise SecretConflict(
-                f"Secret {namespace}/{name} already exists and is not owned by this object; "
-                "the operator will not overwrite it: choose another spec.connectionSecret.name."
+                f"Secret {namespace}/{name} already exists and belongs to "
+                f"{holders or 'no object of this operator'}; the operator will not overwrite "
+                "it: choose another spec.connectionSecret.name."
             )
         wanted = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
         if (current.data or {}) == wanted:

@@ -40,8 +40,11 @@ class Change:
     description: str
 
 
-def next_change(spec: db.AstraDatabaseSpec, database: models.Database) -> Change | None:
-    """The next change to make now, or None when Astra matches the spec or is busy."""
+def next_change(
+    spec: db.AstraDatabaseSpec, database: models.Database, *, removals: bool = True
+) -> Change | None:
+    """The next change to make now, or None when Astra matches the spec or is busy.
+    ``removals=False`` (an adoption not confirmed yet) skips changes that remove anything."""
     status = database.status.upper()
     if status == "PARKED":
         if spec.parked is False:
@@ -52,7 +55,7 @@ def next_change(spec: db.AstraDatabaseSpec, database: models.Database) -> Change
     return (
         _resize(spec, database)
         or _keyspace(spec, database)
-        or _region(spec, database)
+        or _region(spec, database, removals=removals)
         or (Change("park", None, "park the database") if spec.parked else None)
     )
 
@@ -74,16 +77,31 @@ def _keyspace(spec: db.AstraDatabaseSpec, database: models.Database) -> Change |
     return Change("add_keyspace", missing[0], f"add keyspace {missing[0]}")
 
 
-def _region(spec: db.AstraDatabaseSpec, database: models.Database) -> Change | None:
-    primary = database.info.region or spec.region
+def _region(
+    spec: db.AstraDatabaseSpec, database: models.Database, *, removals: bool = True
+) -> Change | None:
     have = {dc.region: dc.id for dc in database.info.datacenters if dc.region}
     for region in spec.additional_regions:
         if region not in have:
             return Change("add_region", region, f"add region {region}")
-    for region, dc_id in sorted(have.items()):
-        if region != primary and region not in spec.additional_regions and dc_id:
-            return Change("remove_region", dc_id, f"remove region {region}")
-    return None
+    if not removals:
+        return None
+    return next(iter(_removals(spec, database)), None)
+
+
+def _removals(spec: db.AstraDatabaseSpec, database: models.Database) -> list[Change]:
+    primary = database.info.region or spec.region
+    have = {dc.region: dc.id for dc in database.info.datacenters if dc.region}
+    return [
+        Change("remove_region", dc_id, f"remove region {region}")
+        for region, dc_id in sorted(have.items())
+        if region != primary and region not in spec.additional_regions and dc_id
+    ]
+
+
+def removals(spec: db.AstraDatabaseSpec, database: models.Database) -> list[str]:
+    """What converging to the spec would remove (regions), in words."""
+    return [c.description.removeprefix("remove ") for c in _removals(spec, database)]
 
 
 def allowed(change: Change, database: models.Database) -> bool:

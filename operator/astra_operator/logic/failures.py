@@ -55,10 +55,16 @@ class Failure:
     """Post a Warning event (the user must act)."""
 
 
-def failure(exc: errors.AstraError, noun: str, action: str, *, failures: int) -> Failure:
-    """Translate an API error during ``action`` on a ``noun`` into a condition and a delay."""
+def failure(
+    exc: errors.AstraError, noun: str, action: str, *, failures: int, what: str = ""
+) -> Failure:
+    """Translate an API error during ``action`` on a ``noun`` into a condition and a delay.
+
+    Messages do not carry the delay: one distinct failure is one message, so it posts one
+    Warning event however often it is retried. ``what`` names the item ("add region x")."""
     delay = backoff(failures)
-    what = f"{noun} action {action!r}"
+    detail = f": {what}" if what and what != action else ""
+    what = f"{noun} action {action!r}{detail}"
     if isinstance(exc, errors.Unauthorized | errors.Forbidden):
         need = PERMISSIONS.get((noun, action), "the matching")
         message = (
@@ -77,7 +83,5 @@ def failure(exc: errors.AstraError, noun: str, action: str, *, failures: int) ->
         )
     if isinstance(exc, errors.RateLimited) and exc.retry_after:
         delay = min(max(exc.retry_after, 1.0), 5 * MAX_BACKOFF)
-    message = f"The {what} failed, retrying in {delay:.0f} s: {exc.message or exc}"
-    return Failure(
-        conditions.Update(SYNCED, "False", S.RECONCILE_ERROR, message), delay, warn=False
-    )
+    message = f"The {what} failed (retrying with backoff): {exc.message or exc}"
+    return Failure(conditions.Update(SYNCED, "False", S.RECONCILE_ERROR, message), delay, warn=True)

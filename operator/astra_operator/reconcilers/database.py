@@ -21,6 +21,9 @@ READY, SYNCED = logic.READY, logic.SYNCED
 CREATE_GRACE: Final = timedelta(seconds=60)
 """How long a 404 right after create is taken for Astra's eventual consistency."""
 
+NOT_FOUND: Final = "NOT_FOUND"
+"""status.phase once Astra answers 404 for the database (it is gone)."""
+
 Obj = engine.Managed[db.AstraDatabaseSpec, db.AstraDatabaseStatus]
 Pass = engine.Pass[db.AstraDatabaseSpec, db.AstraDatabaseStatus]
 Outcome = engine.Outcome[db.AstraDatabaseStatus]
@@ -134,13 +137,16 @@ async def _observe(p: Pass, token: str, db_id: str) -> Outcome:
     if kind is phases.Kind.GONE:
         return _gone(p, db_id, f"Astra reports it {database.status}")
     ready = logic.ready(database.status, p.obj.spec)
+    p.observed = [ready]
     _announce(p, ready, kind)
-    if kind is phases.Kind.READY:
-        await _connection_secret(p, database)
-    change = changes.next_change(p.obj.spec, database)
+    conflict = await _connection_secret(p, database) if kind is phases.Kind.READY else None
+    held = changes.removals(p.obj.spec, database) if p.removals_held() else []
+    change = changes.next_change(p.obj.spec, database, removals=not held)
     if change is not None:
         return await _change(p, change, database, ready, token)
-    return p.outcome([ready, engine.SYNCED_OK], _requeue(p, kind))
+    if held and kind is phases.Kind.READY:
+        return p.outcome([p.adoption_pending(held)], p.config.poll_interval)
+    return p.outcome([conflict or engine.SYNCED_OK], _requeue(p, kind))
 
 
 async def _change(
@@ -152,19 +158,28 @@ async def _change(
 ) -> Outcome:
     """Make one day-2 change; Astra reports the database busy until it is done."""
     if not changes.allowed(change, database):
-        message = (
-            f"Cannot {change.description} now: Astra does not offer "
-            f"{changes.ACTIONS[change.kind]!r} in status {database.status}."
-        )
+        if change.kind == "resize" and (database.info.tier or "") == db.SERVERLESS:
+            message = (
+                "Serverless databases do not resize (they scale by themselves): remove "
+                "spec.capacityUnits."
+            )
+        else:
+            message = (
+                f"Cannot {change.description} now: Astra does not offer "
+                f"{changes.ACTIONS[change.kind]!r} in status {database.status}."
+            )
+        p.warn_once(S.RECONCILE_ERROR, message)
         update = conditions.Update(SYNCED, "False", S.RECONCILE_ERROR, message)
-        return p.outcome([ready, update], p.config.poll_interval)
-    p.action = change.kind
+        return p.outcome([update], p.config.poll_interval)
+    p.action, p.what = change.kind, change.description
+    _report_drift(p, change)
     try:
         await reconciler_changes.apply(change, p.obj.spec, database, p.deps.astra, token)
     except errors.Conflict:  # another change is in flight: come back soon
-        return p.outcome([ready, engine.SYNCED_OK], p.config.busy_requeue)
+        return p.outcome([engine.SYNCED_OK], p.config.busy_requeue)
     p.event(
-        reconciler_changes.EVENT_REASONS[change.kind], f"Requested Astra to {change.description}."
+        reconciler_changes.EVENT_REASONS[change.kind],
+        f"Requested Astra to {change.description} (database {database.id}).",
     )
     updating = conditions.Update(
         READY, ready.status, R.UPDATING, f"Applying the spec: {change.description}."
@@ -176,13 +191,41 @@ def _requeue(p: Pass, kind: phases.Kind) -> float:
     return p.config.busy_requeue if kind is phases.Kind.BUSY else p.config.poll_interval
 
 
+def _report_drift(p: Pass, change: changes.Change) -> None:
+    """A change that undoes what someone did in Astra says so (a dropped keyspace lost data)."""
+    seen_keyspaces = set(p.obj.status.keyspaces or ())
+    seen_regions = {r.region for r in p.obj.status.regions or ()}
+    if change.kind == "add_keyspace" and change.target in seen_keyspaces:
+        p.warn(
+            "KeyspaceRecreated",
+            f"Keyspace {change.target} was dropped outside Kubernetes: its data is gone. "
+            "Creating it again, empty, as the spec asks.",
+        )
+    elif change.kind == "add_region" and change.target in seen_regions:
+        p.warn(
+            "DriftReverted",
+            f"Region {change.target} was removed outside Kubernetes; adding it back.",
+        )
+    elif change.kind == "remove_region":
+        p.warn(
+            "DriftReverted",
+            f"{change.description.capitalize()}: it is not in spec.additionalRegions "
+            "(added outside Kubernetes, or removed from the spec).",
+        )
+
+
 def _announce(p: Pass, ready: conditions.Update, kind: phases.Kind) -> None:
+    """Events on transitions only: Ready when it becomes True, a Warning for trouble."""
     old = p.obj.status.condition(READY)
     if old is not None and (old.status, old.reason) == (ready.status, ready.reason):
         return
     if ready.status == "True":
-        p.event("Ready", "The database is ACTIVE.")
-    elif kind in (phases.Kind.FAILED, phases.Kind.UNKNOWN):
+        if old is None or old.status != "True":
+            p.event("Ready", f"The database {p.status.database_id} is ACTIVE.")
+    elif kind in (phases.Kind.FAILED, phases.Kind.UNKNOWN) or ready.reason in (
+        R.HIBERNATED,
+        R.SUSPENDED,
+    ):
         p.warn(ready.reason, ready.message)
 
 
@@ -194,6 +237,7 @@ def _missing(p: Pass, db_id: str) -> Outcome:
             READY, "False", R.CREATING, "Astra does not show the new database yet."
         )
         return p.outcome([ready, engine.SYNCED_OK], p.config.busy_requeue)
+    p.update(phase=NOT_FOUND)
     return _gone(p, db_id, "it does not exist in Astra (404)")
 
 
@@ -209,10 +253,11 @@ def _gone(p: Pass, db_id: str, why: str) -> Outcome:
     return p.outcome([ready, synced], p.config.poll_interval)
 
 
-async def _connection_secret(p: Pass, database: models.Database) -> None:
+async def _connection_secret(p: Pass, database: models.Database) -> conditions.Update | None:
+    """Write the connection Secret; a Synced=False update when another object holds it."""
     target = p.obj.spec.connection_secret
     if target is None:
-        return
+        return None
     data = connection_details(p.obj.spec, p.status, database)
     owner = kube_api.Owner(db.KIND, p.obj.ref.name, p.obj.uid)
     try:
@@ -220,10 +265,11 @@ async def _connection_secret(p: Pass, database: models.Database) -> None:
             p.obj.ref.namespace, target.name, owner, data
         )
     except kube_api.SecretConflict as exc:
-        p.warn_once("ConnectionSecretConflict", str(exc))
-        return
+        p.warn_once(S.CONNECTION_SECRET_CONFLICT, str(exc))
+        return conditions.Update(SYNCED, "False", S.CONNECTION_SECRET_CONFLICT, str(exc))
     if changed:
         p.event("ConnectionSecretWritten", f"Wrote connection details to Secret {target.name}.")
+    return None
 
 
 def connection_details(

@@ -30,6 +30,8 @@ READY: Final = common.ConditionType.READY
 SYNCED: Final = common.ConditionType.SYNCED
 S = common.SyncedReason
 PAUSE_ANNOTATION: Final = "astra.operator.dev/paused"
+CONFIRM_REMOVALS_ANNOTATION: Final = "astra.operator.dev/confirm-removals"
+"""Set to "true" on an adopting object to let the operator remove what the spec lacks."""
 RECONCILE_ANNOTATION: Final = "astra.operator.dev/reconcile-requested-at"
 """Set (or change) to any value, e.g. a timestamp, to reconcile an object right away."""
 SYNCED_OK: Final = conditions.Update(SYNCED, "True", S.RECONCILE_SUCCESS, "")
@@ -65,6 +67,7 @@ class Managed(Generic[SpecT, StatusT]):
     spec: SpecT
     status: StatusT
     paused: bool
+    removals_confirmed: bool = False
 
     @property
     def claimant(self) -> ownership.Claimant:
@@ -93,6 +96,7 @@ def parse(
         spec=spec_model.model_validate(body.get("spec") or {}),
         status=status_model.model_validate(body.get("status") or {}),
         paused=str(annotations.get(PAUSE_ANNOTATION, "")).lower() == "true",
+        removals_confirmed=str(annotations.get(CONFIRM_REMOVALS_ANNOTATION, "")).lower() == "true",
     )
 
 
@@ -187,6 +191,10 @@ class Pass(Generic[SpecT, StatusT]):
         self.now = deps.clock()
         self.action = "read"
         self.area = kind.info.noun
+        self.what = ""
+        """The action in words, naming its item (e.g. "add region europe-west9")."""
+        self.observed: list[conditions.Update] = []
+        """Conditions from what this pass observed; kept when a later step fails."""
 
     @property
     def config(self) -> config.OperatorConfig:
@@ -228,9 +236,16 @@ class Pass(Generic[SpecT, StatusT]):
         *,
         failed: bool = False,
         done: bool = False,
+        acted: bool = True,
     ) -> Outcome[StatusT]:
+        """The pass's result. ``observed`` conditions (what this pass saw) come first, then
+        ``updates``; ``acted=False`` (paused, waiting, no credentials) leaves
+        observedGeneration alone: that generation was not acted on."""
         merged = conditions.merge(
-            self.status.conditions, updates, now=self.now, generation=self.obj.generation
+            self.status.conditions,
+            [*self.observed, *updates],
+            now=self.now,
+            generation=self.obj.generation,
         )
         if not any(c.type == READY for c in merged):
             merged = conditions.merge(
@@ -239,27 +254,69 @@ class Pass(Generic[SpecT, StatusT]):
                 now=self.now,
                 generation=self.obj.generation,
             )
-        self.update(conditions=merged, observed_generation=self.obj.generation)
+        generation = self.obj.generation if acted else self.status.observed_generation
+        self.update(conditions=merged, observed_generation=generation)
         return Outcome(self.status, tuple(self.events), requeue, failed, done)
 
     def synced_false(
-        self, reason: str, message: str, requeue: float, *, warn: bool = True, failed: bool = False
+        self,
+        reason: str,
+        message: str,
+        requeue: float,
+        *,
+        warn: bool = True,
+        failed: bool = False,
+        acted: bool = True,
     ) -> Outcome[StatusT]:
         if warn:
             self.warn_once(reason, message)
+        else:
+            _log.info("[%s] %s: %s", self.obj, reason, message)
         return self.outcome(
-            [conditions.Update(SYNCED, "False", reason, message)], requeue, failed=failed
+            [conditions.Update(SYNCED, "False", reason, message)],
+            requeue,
+            failed=failed,
+            acted=acted,
         )
 
     def api_failed(self, exc: errors.AstraError) -> Outcome[StatusT]:
         """One place where an Astra error becomes a condition, an event and a delay."""
         if isinstance(exc, errors.Unauthorized | errors.Forbidden):
             self.deps.tokens.pop(self.secret_key(), None)  # it may have been rotated
-        result = failures.failure(exc, self.area, self.action, failures=self.failures)
-        _log.info("[%s] %s %s failed: %s", self.obj, self.area, self.action, exc)
-        if result.warn:
-            self.warn_once(result.synced.reason, result.synced.message)
+        result = failures.failure(
+            exc, self.area, self.action, failures=self.failures, what=self.what
+        )
+        _log.warning(
+            "[%s] %s %s failed (%s, retrying in %.0f s): %s",
+            self.obj,
+            self.area,
+            self.what or self.action,
+            self.external_id or "no ID yet",
+            result.retry_after,
+            exc,
+        )
+        self.warn_once(result.synced.reason, result.synced.message)
         return self.outcome([result.synced], result.retry_after, failed=True)
+
+    def removals_held(self) -> bool:
+        """Removals wait: this object adopted its resource and the user has not confirmed."""
+        return bool(self.status.adopted) and not self.obj.removals_confirmed
+
+    def adoption_pending(self, items: list[str]) -> conditions.Update:
+        """Synced=False listing what the operator would remove once confirmed."""
+        message = (
+            f"Adopted: the operator would remove {'; '.join(items)}. Nothing is removed from "
+            f"an adopted {self.kind.info.noun} until you confirm: add the annotation "
+            f'{CONFIRM_REMOVALS_ANNOTATION}: "true" (or add these to the spec to keep them).'
+        )
+        self.warn_once(S.ADOPTION_PENDING, message)
+        return conditions.Update(SYNCED, "False", S.ADOPTION_PENDING, message)
+
+    @property
+    def external_id(self) -> str | None:
+        """The Astra ID this pass works on, if known."""
+        value = getattr(self.status, self.kind.info.id_field, None)
+        return value if isinstance(value, str) and value else None
 
     def secret_key(self) -> SecretKey:
         """Where the Astra token lives: the object's Secret reference, or the default."""
@@ -306,8 +363,15 @@ class Pass(Generic[SpecT, StatusT]):
         return value
 
     def credentials_failed(self, exc: CredentialsProblem) -> Outcome[StatusT]:
+        """Nothing can be observed: Ready says why (False before the first ID, else Unknown)."""
+        status: conditions.Status = "False" if self.external_id is None else "Unknown"
+        self.observed = [conditions.Update(READY, status, exc.reason, exc.message)]
         return self.synced_false(
-            exc.reason, exc.message, failures.backoff(self.failures) + 4.0, failed=True
+            exc.reason,
+            exc.message,
+            min(failures.backoff(self.failures) + 4.0, 30.0),
+            failed=True,
+            acted=False,
         )
 
 
@@ -416,7 +480,9 @@ async def reconcile(
 async def _reconcile(kind: Kind[SpecT, StatusT], p: Pass[SpecT, StatusT]) -> Outcome[StatusT]:
     if p.obj.paused:
         message = f"Reconciliation is paused by the annotation {PAUSE_ANNOTATION}=true."
-        return p.synced_false(S.RECONCILE_PAUSED, message, p.config.poll_interval, warn=False)
+        return p.synced_false(
+            S.RECONCILE_PAUSED, message, p.config.poll_interval, warn=False, acted=False
+        )
     try:
         token = await p.token()
     except CredentialsProblem as exc:
@@ -479,7 +545,7 @@ async def _adopt(
     other = p.deps.owners.claim(plural, external_id, me)
     if other is not None:
         return _already_managed(kind, p, external_id, other)
-    p.update(**{kind.info.id_field: external_id})
+    p.update(**{kind.info.id_field: external_id, "adopted": True})
     await p.save()
     p.event("Adopted", f"Adopted the existing Astra {kind.info.noun} {external_id}.")
     return await kind.observe(p, token, external_id)

@@ -157,11 +157,20 @@ class RoleKind:
         except errors.NotFound:
             raise engine.Missing("was deleted outside Kubernetes") from None
         spec, drns = p.obj.spec, _drns(p)
+        permissions: tuple[str, ...] = tuple(spec.permissions)
+        held = _held(p, role, permissions, drns) if p.removals_held() else []
+        if held:  # keep what the adopted role has until removals are confirmed
+            have = role.policy or models.Policy()
+            permissions = tuple(sorted({*permissions, *have.actions}))
+            drns = tuple(sorted({*drns, *have.resources}))
         request = logic.role_request(spec, p.obj.ref.name, drns)
+        request = request.model_copy(
+            update={"policy": request.policy.model_copy(update={"actions": list(permissions)})}
+        )
         found = logic.differences(
             name=request.name,
             description=spec.description or "",
-            permissions=spec.permissions,
+            permissions=permissions,
             drns=drns,
             observed=role,
         )
@@ -174,7 +183,8 @@ class RoleKind:
         old = p.obj.status.condition(READY)
         if old is None or old.status != "True":
             p.event("Ready", f"The Astra role {external_id} matches the spec.")
-        return p.outcome([AVAILABLE, engine.SYNCED_OK], p.config.poll_interval)
+        synced = p.adoption_pending(held) if held else engine.SYNCED_OK
+        return p.outcome([AVAILABLE, synced], p.config.poll_interval)
 
     def protected(self, obj: Obj) -> str | None:
         return None
@@ -185,6 +195,15 @@ class RoleKind:
             await p.deps.astra.delete_role(external_id, token=token)
         p.event("Deleted", f"Deleted Astra role {external_id}.")
         return p.outcome([], 0, done=True)
+
+
+def _held(
+    p: Pass, role: models.Role, permissions: tuple[str, ...], drns: tuple[str, ...]
+) -> list[str]:
+    """What the adopted role has and the spec lacks (removed only once confirmed)."""
+    have = role.policy or models.Policy()
+    extra = [f"permission {a}" for a in sorted(set(have.actions) - set(permissions))]
+    return extra + [f"resource {r}" for r in sorted(set(have.resources) - set(drns))]
 
 
 def _report_update(p: Pass, role_id: str, found: tuple[str, ...]) -> None:

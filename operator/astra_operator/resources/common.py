@@ -146,6 +146,9 @@ class SyncedReason:
     mismatch is named) or cannot be adopted; nothing is written."""
     DELETION_PROTECTED: Final = "DeletionProtected"
     """Synced=False: deletion waits because the spec protects the Astra resource."""
+    ADOPTION_PENDING: Final = "AdoptionPending"
+    """Synced=False: the adopted resource has things the spec lacks; they are removed only
+    once the annotation astra.operator.dev/confirm-removals is "true" (the message lists them)."""
     CREATE_PENDING_UNRESOLVED: Final = "CreatePendingUnresolved"
     """Synced=False: a create was sent but its result is unknown (see status.createPending)."""
 
@@ -173,6 +176,11 @@ class ResourceStatus(CRModel):
     observed_generation: Annotated[int, Field(ge=0)] | None = None
     """The metadata.generation the operator last reconciled. Older than metadata.generation
     means the latest spec change has not been acted on yet."""
+    adopted: bool | None = None
+    """True when this object adopted an Astra resource that existed before it (spec ID field).
+    Until the annotation astra.operator.dev/confirm-removals: "true" is set, the operator adds
+    and changes but never removes anything from it (regions, role permissions or resources);
+    Synced=False, reason AdoptionPending, lists what it would remove."""
     conditions: Items[Condition] = Field(
         default=(),
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},

@@ -89,6 +89,8 @@ class DatabaseReadyReason(common.ReadyReason):
 class DatabaseSyncedReason(common.SyncedReason):
     """Reasons of the Synced condition of an AstraDatabase."""
 
+    CONNECTION_SECRET_CONFLICT: Final = "ConnectionSecretConflict"
+    """Synced=False: spec.connectionSecret names a Secret another object (or someone) owns."""
     DATABASE_NOT_FOUND: Final = "DatabaseNotFound"
     """Synced=False: the database this object manages is gone; it is never re-created."""
 
@@ -252,7 +254,8 @@ class AstraDatabaseStatus(common.ResourceStatus):
     """Astra organization owning the database."""
     phase: str | None = None
     """Astra's status of the database as last observed (ACTIVE, PENDING, INITIALIZING,
-    MAINTENANCE, PARKED, HIBERNATED, TERMINATING, ...). Open-ended: Astra adds values."""
+    MAINTENANCE, PARKED, HIBERNATED, TERMINATING, ...; NOT_FOUND once Astra answers 404).
+    Open-ended: Astra adds values."""
     endpoints: DatabaseEndpoints | None = None
     """Endpoints of the primary region."""
     keyspaces: common.Items[str] | None = None

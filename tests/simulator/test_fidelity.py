@@ -48,3 +48,30 @@ async def test_terminated_record_is_readable_for_ten_minutes_under_fast_timing(
     assert [d["status"] for d in listed] == ["TERMINATED"]
     clock.advance(1.0)
     assert (await api.get(f"/v2/databases/{db_id}")).status_code == 404
+
+
+# --- filter-by-org=disabled means "all regions", not "none" --------------------------------------
+
+
+@pytest.mark.parametrize("region_type", [None, "vector", "all"])
+async def test_serverless_regions_filter_by_org_disabled_serves_every_region(
+    api: httpx.AsyncClient, region_type: str | None
+) -> None:
+    base = {"region-type": region_type} if region_type else {}
+    unfiltered = (await api.get("/v2/regions/serverless", params=base)).json()
+    assert unfiltered
+    for value in ("disabled", "DISABLED", "enabled"):
+        params = {**base, "filter-by-org": value}
+        response = await api.get("/v2/regions/serverless", params=params)
+        assert response.status_code == 200
+        assert response.json() == unfiltered, value  # every region is enabled for the org
+
+
+async def test_available_regions_filter_by_org_disabled_serves_every_combination(
+    api: httpx.AsyncClient,
+) -> None:
+    unfiltered = (await api.get("/v2/availableRegions")).json()
+    assert unfiltered
+    disabled = await api.get("/v2/availableRegions", params={"filter-by-org": "disabled"})
+    assert disabled.status_code == 200
+    assert disabled.json() == unfiltered

@@ -42,14 +42,17 @@ def _serverless(region: catalog.Region, region_type: str) -> dict[str, Any]:
 
 
 async def serverless_regions(call: Call) -> web.StreamResponse:
-    """``GET /v2/regions/serverless[?region-type=serverless|vector|all][&filter-by-org=...]``."""
+    """``GET /v2/regions/serverless[?region-type=serverless|vector|all][&filter-by-org=...]``.
+
+    ``filter-by-org=enabled`` keeps the regions enabled for the organisation; ``disabled`` (or no
+    value) turns that filter off: every region, whether the organisation may use it or not.
+    """
     kinds = _REGION_TYPES.get((call.query("region-type") or "").lower())
     if kinds is None:
         raise wire.ApiError(400, "region-type must be serverless, vector or all")
-    wanted = (call.query("filter-by-org") or "").lower()
     body = [_serverless(r, kind) for kind in kinds for r in catalog.REGIONS]
-    if wanted in ("enabled", "disabled"):
-        body = [item for item in body if item["enabled"] == (wanted == "enabled")]
+    if (call.query("filter-by-org") or "").lower() == "enabled":
+        body = [item for item in body if item["enabled"]]
     return wire.ok(body)
 
 
@@ -72,7 +75,10 @@ def _combination(tier: str, region: catalog.Region, used: int) -> dict[str, Any]
 
 
 async def available_regions(call: Call) -> web.StreamResponse:
-    """``GET /v2/availableRegions``: the classic catalogue (no serverless tier in it)."""
+    """``GET /v2/availableRegions``: the classic catalogue (no serverless tier in it).
+
+    Query parameters (clients send ``filter-by-org``) change nothing: every combination is served.
+    """
     used: dict[str, int] = {}
     for db in call.world.every_database():
         if db.classic and db.status != "TERMINATED":

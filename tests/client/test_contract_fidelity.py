@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from astra_operator.astra import client as astra_client
+from astra_operator.astra import models
+from tests.client import simtools
 
 
 async def test_serverless_regions_filter_by_org_disabled_lists_every_region(
@@ -17,3 +19,25 @@ async def test_serverless_regions_filter_by_org_disabled_lists_every_region(
         assert [(r.cloud_provider, r.name) for r in disabled] == [
             (r.cloud_provider, r.name) for r in unfiltered
         ]
+
+
+async def test_datacenters_keep_their_order_until_a_fault_reshuffles_them(
+    astra: astra_client.AstraClient, admin: simtools.Admin
+) -> None:
+    db_id = await simtools.active_database(astra)
+    db = await astra.get_database(db_id)
+    for region in await astra.list_serverless_regions():
+        if region.cloud_provider == db.info.cloud_provider and region.name != db.info.region:
+            assert region.cloud_provider is not None
+            new = models.DatacenterCreate(cloud_provider=region.cloud_provider, region=region.name)
+            await astra.add_datacenter(db_id, new)
+            await simtools.wait_status(astra, db_id, {models.ACTIVE})
+            break
+    first = [dc.id for dc in (await astra.get_database(db_id)).info.datacenters]
+    assert sorted(first) == [f"{db_id}-1", f"{db_id}-2"]
+    assert first == [f"{db_id}-2", f"{db_id}-1"]  # not creation order, but always this one
+    assert [dc.id for dc in (await astra.get_database(db_id)).info.datacenters] == first
+    assert [dc.id for dc in await astra.list_datacenters(db_id)] == first
+    await admin.fault(kind="shuffle_datacenters", method="GET", path="^/v2/databases/")
+    shuffled = [dc.id for dc in (await astra.get_database(db_id)).info.datacenters]
+    assert shuffled == first[::-1]

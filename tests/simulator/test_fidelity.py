@@ -5,7 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.simulator.helpers import Clock, active, create, status
+from astra_operator.simulator import Simulator
+from tests.simulator.helpers import Clock, active, bearer, create, status
 
 POLL = 15.0  # the Python client's termination poll interval
 
@@ -75,3 +76,53 @@ async def test_available_regions_filter_by_org_disabled_serves_every_combination
     disabled = await api.get("/v2/availableRegions", params={"filter-by-org": "disabled"})
     assert disabled.status_code == 200
     assert disabled.json() == unfiltered
+
+
+# --- info.datacenters: a fixed order per database, reshuffled only by a fault ---------------------
+
+
+async def _names(api: httpx.AsyncClient, db_id: str) -> list[str]:
+    info = (await api.get(f"/v2/databases/{db_id}")).json()["info"]
+    return [d["name"] for d in info["datacenters"]]
+
+
+async def _regions(api: httpx.AsyncClient, clock: Clock, db_id: str, *regions: str) -> None:
+    for region in regions:
+        body = [{"tier": "serverless", "cloudProvider": "GCP", "region": region}]
+        assert (await api.post(f"/v2/databases/{db_id}/datacenters", json=body)).status_code == 201
+        clock.advance(0.25)
+
+
+async def test_shuffle_datacenters_fault_reshuffles_on_demand(
+    api: httpx.AsyncClient, admin: httpx.AsyncClient, clock: Clock
+) -> None:
+    db_id = await active(api, clock)
+    await _regions(api, clock, db_id, "europe-west1", "us-central1")
+    stable = await _names(api, db_id)
+    fault = {"kind": "shuffle_datacenters", "method": "GET", "path": "^/v2/databases", "count": 3}
+    assert (await admin.post("/_sim/faults", json=fault)).status_code == 200
+    shown = (await admin.get("/_sim/faults")).json()["faults"]
+    assert shown == [{**fault, "count": 3}]
+    assert await _names(api, db_id) != stable
+    listed = (await api.get("/v2/databases")).json()[0]["info"]["datacenters"]
+    assert [d["name"] for d in listed] != stable
+    dcs = (await api.get(f"/v2/databases/{db_id}/datacenters")).json()
+    assert [d["name"] for d in dcs] != stable
+    assert sorted(d["name"] for d in dcs) == sorted(stable)
+    assert (await admin.get("/_sim/faults")).json()["faults"] == []
+    assert await _names(api, db_id) == stable  # back to the fixed order
+
+
+async def test_datacenter_order_is_reproducible_with_a_seed() -> None:
+    seen = []
+    for _ in range(2):
+        async with Simulator(timing="fast", seed=99) as sim:
+            manual = Clock()
+            sim.world.clock = manual
+            async with httpx.AsyncClient(
+                base_url=sim.url, headers=bearer(sim.admin_token)
+            ) as other:
+                db_id = await active(other, manual)
+                await _regions(other, manual, db_id, "europe-west1", "us-central1", "asia-south1")
+                seen.append(await _names(other, db_id))
+    assert seen[0] == seen[1]

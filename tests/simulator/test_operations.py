@@ -133,18 +133,40 @@ async def test_datacenter_body_problems_use_the_real_error_ids(
     assert [e["ID"] for e in response.json()["errors"]] == [2000011, 2000012, 2000013, 2000106]
 
 
-async def test_datacenter_order_is_not_stable(api: httpx.AsyncClient, clock: Clock) -> None:
+async def test_datacenter_order_is_stable_per_database_but_not_creation_order(
+    api: httpx.AsyncClient, admin: httpx.AsyncClient, clock: Clock
+) -> None:
     db_id = await active(api, clock)
     for region in ("europe-west1", "us-central1", "asia-south1"):
         body = [{"tier": "serverless", "cloudProvider": "GCP", "region": region}]
         assert (await api.post(f"/v2/databases/{db_id}/datacenters", json=body)).status_code == 201
         clock.advance(0.25)
     orders = set()
-    for _ in range(30):
+    for _ in range(20):
         info = (await api.get(f"/v2/databases/{db_id}")).json()["info"]
         orders.add(tuple(d["name"] for d in info["datacenters"]))
-    assert len(orders) > 1
-    assert all(sorted(order) == ["dc-1", "dc-2", "dc-3", "dc-4"] for order in orders)
+    assert len(orders) == 1
+    (order,) = orders
+    assert sorted(order) == ["dc-1", "dc-2", "dc-3", "dc-4"]
+    assert order[0] != "dc-1"  # never creation order: the primary region is not first
+    listed = (await api.get("/v2/databases")).json()[0]["info"]["datacenters"]
+    assert tuple(d["name"] for d in listed) == order
+    dcs = (await api.get(f"/v2/databases/{db_id}/datacenters")).json()
+    assert tuple(d["name"] for d in dcs) == order
+    state = (await admin.get("/_sim/state")).json()["databases"][0]["info"]["datacenters"]
+    assert tuple(d["name"] for d in state) == order
+
+
+async def test_two_datacenters_never_come_in_creation_order(
+    api: httpx.AsyncClient, clock: Clock
+) -> None:
+    for _ in range(5):
+        db_id = await active(api, clock)
+        body = [{"tier": "serverless", "cloudProvider": "GCP", "region": "europe-west1"}]
+        assert (await api.post(f"/v2/databases/{db_id}/datacenters", json=body)).status_code == 201
+        clock.advance(0.25)
+        info = (await api.get(f"/v2/databases/{db_id}")).json()["info"]
+        assert [d["name"] for d in info["datacenters"]] == ["dc-2", "dc-1"]
 
 
 async def test_secure_bundle_single_object_and_409_unless_active(

@@ -51,10 +51,7 @@ async def list_datacenters(call: Call) -> web.StreamResponse:
     db = call.database()
     every = (call.query("all") or "").lower() == "true"
     chosen = db.datacenters if every else db.live_datacenters()
-    rng = call.world.rng
-    body = [render.datacenter(dc, db, f"{rng.getrandbits(128):032x}") for dc in chosen]
-    rng.shuffle(body)
-    return wire.ok(body)
+    return wire.ok(render.datacenters(db, chosen, call.world.rng, reshuffle=call.reshuffle))
 
 
 def _region_problems(db: model.Database, item: dict[str, Any]) -> list[tuple[int, str]]:

@@ -78,7 +78,7 @@ async def list_databases(call: Call) -> web.StreamResponse:
             continue
         if not iam.allows(token, "org-db-view", db.id):
             continue  # the real API silently leaves out what the token may not see
-        page.append(render.database(db, rng))
+        page.append(render.database(db, rng, reshuffle=call.reshuffle))
         if len(page) == limit:
             break
     return wire.ok(page)
@@ -168,7 +168,7 @@ async def create_database(call: Call) -> web.StreamResponse:
 
 async def get_database(call: Call) -> web.StreamResponse:
     """``GET /v2/databases/{id}``: TERMINATED stays readable for a while, then 404."""
-    return wire.ok(render.database(call.database(), call.world.rng))
+    return wire.ok(render.database(call.database(), call.world.rng, reshuffle=call.reshuffle))
 
 
 async def terminate(call: Call) -> web.StreamResponse:

@@ -7,7 +7,9 @@ import re
 import urllib.parse
 from typing import Any
 
-REQUEST_KINDS = frozenset({"status", "latency", "drop_response", "echo_token"})
+REQUEST_KINDS = frozenset(
+    {"status", "latency", "drop_response", "echo_token", "shuffle_datacenters"}
+)
 CREATE_KINDS = frozenset({"not_found_after_create", "create_error"})
 FAULT_STATUSES = frozenset({401, 403, 429, 500, 502, 503, 504})
 ECHO_FORMS = (

@@ -77,6 +77,7 @@ class Database:
     dc_counter: int = 0
     access: list[AccessEntry] = dataclasses.field(default_factory=list)
     access_enabled: bool = False
+    order_seed: int = 0  # fixes the order its datacenters are listed in (render.datacenter_order)
     plan: collections.deque[Step] = dataclasses.field(default_factory=collections.deque)
 
     @property

@@ -20,6 +20,7 @@ class Call:
     request: web.Request
     world: World
     token: iam.Token
+    reshuffle: bool = False  # a shuffle_datacenters fault hit this request
 
     def query(self, name: str) -> str | None:
         """The first value of a query parameter."""
@@ -70,7 +71,9 @@ class Route:
         return 403 if self.style in (wire.Style.STRING, wire.Style.TEXT) else 401
 
 
-async def _authorised(route: Route, world: World, request: web.Request) -> web.StreamResponse:
+async def _authorised(
+    route: Route, world: World, request: web.Request, *, reshuffle: bool = False
+) -> web.StreamResponse:
     token = world.iam.authenticate(request.headers.get("Authorization"))
     if token is None:
         return wire.unauthenticated()
@@ -82,7 +85,7 @@ async def _authorised(route: Route, world: World, request: web.Request) -> web.S
                 f"the token does not have the permission {route.permission} for this operation",
                 wire.MISSING_PERMISSION,
             )
-        return await route.handler(Call(request, world, token))
+        return await route.handler(Call(request, world, token, reshuffle))
     except wire.ApiError as error:
         return wire.render_error(route.style, error)
 
@@ -114,7 +117,8 @@ async def _serve(
     elif refusal is not None:
         response = wire.fault_response(refusal.status, refusal.retry_after)
     else:
-        response = await _authorised(route, world, request)
+        reshuffle = any(f.kind == "shuffle_datacenters" for f in hits)
+        response = await _authorised(route, world, request, reshuffle=reshuffle)
     after = _delay(hits, after=True)
     if after:
         await asyncio.sleep(after)

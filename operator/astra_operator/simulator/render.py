@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
+from collections.abc import Sequence
 from typing import Any
 
 from astra_operator.simulator import catalog, ids, model
@@ -65,6 +67,45 @@ def datacenter(dc: model.Datacenter, db: model.Database, signature: str) -> Json
     }
 
 
+def datacenter_order(db: model.Database, dcs: Sequence[model.Datacenter]) -> list[model.Datacenter]:
+    """``dcs`` (in creation order) in the order this database always lists them.
+
+    Astra gives no creation order, but does not reshuffle per request either: the order is fixed
+    per database by its seed, and never the creation order (the first-created datacenter, the
+    primary region, is never first when there are two or more).
+    """
+
+    def rank(dc: model.Datacenter) -> bytes:
+        return hashlib.sha256(f"{db.order_seed}/{dc.id}".encode()).digest()
+
+    ordered = sorted(dcs, key=rank)
+    if len(ordered) > 1 and ordered[0] is dcs[0]:
+        ordered = ordered[1:] + ordered[:1]
+    return ordered
+
+
+def _reshuffled(items: list[Json], rng: random.Random) -> list[Json]:
+    """``items`` in another random order (the ``shuffle_datacenters`` fault)."""
+    if len(items) < 2:
+        return items
+    shuffled = list(items)
+    while shuffled == items:
+        rng.shuffle(shuffled)
+    return shuffled
+
+
+def datacenters(
+    db: model.Database,
+    dcs: Sequence[model.Datacenter],
+    rng: random.Random,
+    *,
+    reshuffle: bool = False,
+) -> list[Json]:
+    """``dcs`` rendered in the database's fixed order, or reshuffled when a fault asks for it."""
+    body = [datacenter(dc, db, f"{rng.getrandbits(128):032x}") for dc in datacenter_order(db, dcs)]
+    return _reshuffled(body, rng) if reshuffle else body
+
+
 def _storage(db: model.Database) -> Json:
     if db.classic:
         units = db.capacity_units
@@ -77,9 +118,8 @@ def _storage(db: model.Database) -> Json:
     return {"nodeCount": 3, "replicationFactor": 1, "totalStorage": 5, "usedStorage": 0}
 
 
-def _info(db: model.Database, rng: random.Random) -> Json:
-    dcs = [datacenter(dc, db, f"{rng.getrandbits(128):032x}") for dc in db.live_datacenters()]
-    rng.shuffle(dcs)  # the real API gives no stable order; shake out order-dependent clients
+def _info(db: model.Database, rng: random.Random, reshuffle: bool) -> Json:
+    dcs = datacenters(db, db.live_datacenters(), rng, reshuffle=reshuffle)
     info: Json = {
         "name": db.name,
         "keyspace": db.keyspace,
@@ -97,7 +137,7 @@ def _info(db: model.Database, rng: random.Random) -> Json:
     return info
 
 
-def database(db: model.Database, rng: random.Random) -> Json:
+def database(db: model.Database, rng: random.Random, *, reshuffle: bool = False) -> Json:
     """A ``Database`` as ``GET /v2/databases[/{id}]`` serves it (call ``db.settle`` first)."""
     created = ids.rfc3339(db.created_wall)
     terminated = db.terminated_wall
@@ -108,7 +148,7 @@ def database(db: model.Database, rng: random.Random) -> Json:
         "creationTime": created,
         "terminationTime": ids.GO_ZERO_TIME if terminated is None else ids.rfc3339(terminated),
         "lastUsageTime": created,
-        "info": _info(db, rng),
+        "info": _info(db, rng, reshuffle),
         "status": db.status,
         "observedStatus": db.status,
         "storage": _storage(db),

@@ -78,6 +78,7 @@ class World:
             created_wall=self.wall(),
             created_mono=self.now(),
             keyspaces=[keyspace],
+            order_seed=self.rng.getrandbits(64),
         )
         db.datacenters.append(db.next_datacenter(provider, region, ids.rfc3339(db.created_wall)))
         self.databases[db.id] = db

@@ -54,6 +54,12 @@ class Admin:
         assert isinstance(data, dict)
         return data
 
+    async def variants(self, **chosen: object) -> dict[str, object]:
+        """Choose how the simulator answers where the real API varies (``existingKeyspace``)."""
+        data = await self._call("POST", "/_sim/variants", chosen)
+        assert isinstance(data, dict)
+        return data
+
     async def mint_token(self, roles: list[str]) -> str:
         data = await self._call("POST", "/_sim/tokens", {"roles": roles})
         assert isinstance(data, dict)

@@ -126,3 +126,51 @@ async def test_datacenter_order_is_reproducible_with_a_seed() -> None:
                 await _regions(other, manual, db_id, "europe-west1", "us-central1", "asia-south1")
                 seen.append(await _names(other, db_id))
     assert seen[0] == seen[1]
+
+
+# --- adding a keyspace that exists: 201 and nothing changes (or 422, as a variant) ----------------
+
+
+async def test_adding_an_existing_keyspace_answers_201_and_changes_nothing(
+    api: httpx.AsyncClient, clock: Clock
+) -> None:
+    db_id = await active(api, clock)
+    ks = f"/v2/databases/{db_id}/keyspaces"
+    assert (await api.post(f"{ks}/extra")).status_code == 201
+    clock.advance(0.25)
+    before = (await api.get(f"/v2/databases/{db_id}")).json()
+    for name in ("extra", "default_keyspace"):
+        again = await api.post(f"{ks}/{name}")
+        assert again.status_code == 201
+        assert again.content == b""
+        after = (await api.get(f"/v2/databases/{db_id}")).json()
+        assert after["status"] == "ACTIVE"  # no MAINTENANCE: nothing to do
+        assert after["info"]["keyspaces"] == before["info"]["keyspaces"]
+        assert after["info"]["additionalKeyspaces"] == ["extra"]
+
+
+async def test_existing_keyspace_variant_answers_422(
+    api: httpx.AsyncClient, admin: httpx.AsyncClient, clock: Clock
+) -> None:
+    assert (await admin.get("/_sim/variants")).json() == {"existingKeyspace": 201}
+    chosen = await admin.post("/_sim/variants", json={"existingKeyspace": 422})
+    assert chosen.json() == {"existingKeyspace": 422}
+    db_id = await active(api, clock)
+    ks = f"/v2/databases/{db_id}/keyspaces"
+    refused = await api.post(f"{ks}/default_keyspace")
+    assert refused.status_code == 422
+    assert "already exists" in refused.json()["errors"][0]["message"]
+    assert await status(api, db_id) == "ACTIVE"
+    assert (await api.post(f"{ks}/fresh")).status_code == 201  # a new keyspace is still added
+    assert (await admin.post("/_sim/reset")).status_code == 200
+    assert (await admin.get("/_sim/variants")).json() == {"existingKeyspace": 201}
+
+
+@pytest.mark.parametrize(
+    "body", [{"existingKeyspace": 409}, {"existingKeyspace": True}, {"nope": 1}, [1]]
+)
+async def test_bad_variants_are_refused(admin: httpx.AsyncClient, body: object) -> None:
+    response = await admin.post("/_sim/variants", json=body)
+    assert response.status_code == 400
+    assert "error" in response.json()
+    assert (await admin.get("/_sim/variants")).json() == {"existingKeyspace": 201}

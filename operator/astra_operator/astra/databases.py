@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 
-from astra_operator.astra import decode, models, session
+from astra_operator.astra import decode, errors, models, session
 
 _log = logging.getLogger(__name__)
 
@@ -133,13 +133,40 @@ class DatabasesApi:
     async def add_keyspace(
         self, database_id: str, keyspace: str, *, token: str | None = None
     ) -> None:
-        """Add a keyspace (201); the database passes through MAINTENANCE."""
-        await self._session.request(
-            "POST",
-            f"{_DB}/keyspaces/{{keyspaceName}}",
-            path_params={"databaseId": database_id, "keyspaceName": keyspace},
-            token=token,
-        )
+        """Add a keyspace (201); the database passes through MAINTENANCE.
+
+        A keyspace that already exists is success either way the API says it: Astra documents
+        a 201 that changes nothing, and a 422 has been answered too. A 422 counts as "already
+        exists" only when the database, read again, lists the keyspace (its message is not
+        relied on); any other 422 is raised.
+        """
+        try:
+            await self._session.request(
+                "POST",
+                f"{_DB}/keyspaces/{{keyspaceName}}",
+                path_params={"databaseId": database_id, "keyspaceName": keyspace},
+                token=token,
+            )
+        except errors.InvalidRequest as refused:
+            if refused.status != 422 or not await self._lists_keyspace(
+                database_id, keyspace, token, refused
+            ):
+                raise
+            _log.debug("keyspace %s already exists (the API answered 422)", keyspace)
+
+    async def _lists_keyspace(
+        self,
+        database_id: str,
+        keyspace: str,
+        token: str | None,
+        refused: errors.InvalidRequest,
+    ) -> bool:
+        """Does the database list ``keyspace``? A failed look raises ``refused`` (the 422)."""
+        try:
+            database = await self.get_database(database_id, token=token)
+        except errors.AstraError as lookup:
+            raise refused from lookup
+        return keyspace in database.keyspaces
 
     async def drop_keyspace(
         self, database_id: str, keyspace: str, *, token: str | None = None

@@ -163,8 +163,23 @@ async def set_timing(request: web.Request) -> web.StreamResponse:
     return wire.ok({"timing": world.timing.label})
 
 
+async def get_variants(request: web.Request) -> web.StreamResponse:
+    """Which way the simulator answers where the real API varies."""
+    return wire.ok(request.app[WORLD].variants.as_json())
+
+
+async def set_variants(request: web.Request) -> web.StreamResponse:
+    """Choose how to answer where the real API varies (only the keys given change)."""
+    world = request.app[WORLD]
+    try:
+        world.variants.update(await _json(request))
+    except ValueError as exc:
+        raise AdminError(400, str(exc)) from None
+    return wire.ok(world.variants.as_json())
+
+
 async def reset(request: web.Request) -> web.StreamResponse:
-    """Drop all databases, custom roles, extra tokens, faults and counters."""
+    """Drop all databases, custom roles, extra tokens, faults, counters and chosen variants."""
     request.app[WORLD].reset()
     return wire.ok({"reset": True})
 
@@ -226,6 +241,8 @@ def add_routes(app: web.Application) -> None:
         ("PUT", "/_sim/roles/{roleId}", put_role),
         ("POST", "/_sim/databases/{databaseId}/external", external_change),
         ("POST", "/_sim/timing", set_timing),
+        ("GET", "/_sim/variants", get_variants),
+        ("POST", "/_sim/variants", set_variants),
         ("POST", "/_sim/reset", reset),
     ):
         app.router.add_route(method, path, _guarded(handler))

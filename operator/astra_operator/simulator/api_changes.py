@@ -20,12 +20,18 @@ def _keyspace_name(call: Call) -> str:
 
 
 async def add_keyspace(call: Call) -> web.StreamResponse:
-    """``POST .../keyspaces/{name}``: 201; the database spends a while in MAINTENANCE."""
+    """``POST .../keyspaces/{name}``: 201; the database spends a while in MAINTENANCE.
+
+    A keyspace that exists: 201 and nothing changes (as Astra documents it), or 422 when the
+    ``existingKeyspace`` variant asks for it.
+    """
     db = call.database()
     name = _keyspace_name(call)
     guards.require_action(db, "addKeyspace")
     if name in db.keyspaces:
-        raise wire.ApiError(422, f"keyspace {name} already exists")
+        if call.world.variants.existing_keyspace == 422:
+            raise wire.ApiError(422, f"keyspace {name} already exists")
+        return wire.empty(201)
     lifecycle.add_keyspace(db, call.world.timing, call.world.now(), name)
     return wire.empty(201)
 

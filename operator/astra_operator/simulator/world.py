@@ -7,7 +7,7 @@ import random
 import time
 from collections.abc import Callable
 
-from astra_operator.simulator import catalog, faults, iam, ids, model
+from astra_operator.simulator import catalog, faults, iam, ids, model, variants
 from astra_operator.simulator.timing import Timing
 
 
@@ -30,6 +30,7 @@ class World:
         self.org_name = "Simulated Organization"
         self.iam = iam.Iam(self.org_id, self.ids, lambda: ids.rfc3339(self.wall()))
         self.faults = faults.FaultQueue()
+        self.variants = variants.Variants()
         self.counts: collections.Counter[str] = collections.Counter()
         self.databases: dict[str, model.Database] = {}  # insertion order = creation order
         self._seq: dict[str, int] = {}  # every id ever created (cursor positions survive 404)
@@ -119,9 +120,10 @@ class World:
     # --- admin ----------------------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Forget databases, custom roles, extra tokens, faults and counters."""
+        """Forget databases, custom roles, extra tokens, faults, counters and chosen variants."""
         self.databases.clear()
         self._seq.clear()
         self.iam.reset()
         self.faults.clear()
         self.counts.clear()
+        self.variants = variants.Variants()

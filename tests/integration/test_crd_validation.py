@@ -49,6 +49,7 @@ def _apply(
 def _refused(result: subprocess.CompletedProcess[str], message: str) -> None:
     assert result.returncode != 0, f"expected a refusal, got: {result.stdout}"
     assert message in result.stderr, result.stderr
+    assert "should match" not in result.stderr, f"a regex dump reached the user: {result.stderr}"
 
 
 def _patch_status(kubectl: Kubectl, namespace: str, name: str, status: Spec) -> None:
@@ -94,14 +95,18 @@ INVALID = [
     _bad("serverless-capacity", "capacityUnits applies to classic tiers only", capacityUnits=2),
     _bad("serverless-parked", "parked applies to classic tiers only", parked=True),
     _bad("classic-dbtype", "dbType applies to serverless databases only", CLASSIC, dbType="vector"),
-    _bad("keyspace-pattern", "spec.keyspace in body should match", keyspace="my-keyspace"),
+    _bad(
+        "keyspace-pattern",
+        'spec.keyspace: Invalid value: "my-keyspace": must be a keyspace name',
+        keyspace="my-keyspace",
+    ),
     _bad("keyspace-length", "spec.keyspace: Too long", keyspace="k" * 49),
     _bad("reserved-keyspace", "reserved by Cassandra", additionalKeyspaces=["system"]),
     _bad("provider-enum", 'spec.cloudProvider: Unsupported value: "aws"', cloudProvider="aws"),
     _bad("tier-enum", 'spec.tier: Unsupported value: "cloudnative"', tier="cloudnative"),
     _bad("region-empty", "spec.region", region=""),
     _bad("capacity-max", "less than or equal to 100", CLASSIC, capacityUnits=101),
-    _bad("name-pattern", "spec.name in body should match", name="-bad"),
+    _bad("name-pattern", 'spec.name: Invalid value: "-bad": must be 1-50 characters', name="-bad"),
     _bad("databaseid-format", "spec.databaseID", databaseID="not-a-uuid"),
     _bad("region-repeated", "must not contain the primary region", additionalRegions=["us-east1"]),
     _bad("region-duplicate", "Duplicate value", additionalRegions=["us-west1", "us-west1"]),

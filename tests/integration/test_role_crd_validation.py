@@ -162,7 +162,7 @@ INVALID = [
     _scope(
         "keyspace-pattern",
         {"databaseID": "*", "keyspace": "my-keyspace"},
-        "spec.resources[0].keyspace in body should match",
+        'spec.resources[0].keyspace: Invalid value: "my-keyspace": must be a keyspace or table',
     ),
     _scope("database-id-format", {"databaseID": "orders"}, "spec.resources[0].databaseID"),
     _bad(

@@ -37,6 +37,10 @@ RECONCILE_ANNOTATION: Final = "astra.operator.dev/reconcile-requested-at"
 SYNCED_OK: Final = conditions.Update(SYNCED, "True", S.RECONCILE_SUCCESS, "")
 TOKEN_CACHE_SECONDS: Final = 30.0
 """How long a token read from a Secret is reused (dropped at once on a 401/403)."""
+CREDENTIALS_RECHECK: Final = 2.0
+"""Seconds between re-reads of a missing or unusable token Secret, shared by every object
+that uses it: a created or fixed Secret is noticed within about this long. (The operator may
+not list or watch Secrets: that would let it read every Secret of a namespace.)"""
 STATUS_REFRESH: Final = 300.0
 """Seconds after which lastObservedTime is rewritten even when nothing else changed."""
 
@@ -137,6 +141,10 @@ class Deps:
     dependents: Dependents = dataclasses.field(default_factory=Dependents)
     tokens: dict[SecretKey, tuple[str, datetime]] = dataclasses.field(default_factory=dict)
     """Tokens read recently, by (namespace, Secret, key), with when they were read."""
+    token_problems: dict[SecretKey, tuple[CredentialsProblem, datetime]] = dataclasses.field(
+        default_factory=dict
+    )
+    """Secrets found missing or unusable recently, with when: re-read every CREDENTIALS_RECHECK."""
     org_ids: dict[str, str] = dataclasses.field(default_factory=dict)
     """The organization of each token (by its Secret), from the current-organization call."""
     scratch: dict[str, dict[str, object]] = dataclasses.field(default_factory=dict)
@@ -340,9 +348,23 @@ class Pass(Generic[SpecT, StatusT]):
                 f"not {self.obj.ref.namespace!r}: put an Astra token in a Secret of this "
                 "namespace and set spec.credentials.secretRef.name to it.",
             )
-        cached = self.deps.tokens.get((namespace, name, key))
+        where = (namespace, name, key)
+        cached = self.deps.tokens.get(where)
         if cached and (self.now - cached[1]).total_seconds() < TOKEN_CACHE_SECONDS:
             return cached[0]
+        known = self.deps.token_problems.get(where)
+        if known and (self.now - known[1]).total_seconds() < CREDENTIALS_RECHECK:
+            raise known[0]
+        try:
+            value = await self._read_token(namespace, name, key)
+        except CredentialsProblem as exc:
+            self.deps.token_problems[where] = (exc, self.now)
+            raise
+        self.deps.token_problems.pop(where, None)
+        self.deps.tokens[where] = (value, self.now)
+        return value
+
+    async def _read_token(self, namespace: str, name: str, key: str) -> str:
         problem: str | None = credentials.NOT_UTF8
         value = ""
         try:
@@ -359,17 +381,17 @@ class Pass(Generic[SpecT, StatusT]):
                 f"The Astra token in Secret {namespace}/{name}, key {key!r}, {problem}: put "
                 "the application token there exactly as Astra issued it.",
             )
-        self.deps.tokens[(namespace, name, key)] = (value, self.now)
         return value
 
     def credentials_failed(self, exc: CredentialsProblem) -> Outcome[StatusT]:
         """Nothing can be observed: Ready says why (False before the first ID, else Unknown)."""
         status: conditions.Status = "False" if self.external_id is None else "Unknown"
         self.observed = [conditions.Update(READY, status, exc.reason, exc.message)]
+        fixable_now = exc.reason != S.CREDENTIALS_NOT_ALLOWED  # a Secret to create or fix
         return self.synced_false(
             exc.reason,
             exc.message,
-            min(failures.backoff(self.failures) + 4.0, 30.0),
+            CREDENTIALS_RECHECK if fixable_now else self.config.poll_interval,
             failed=True,
             acted=False,
         )

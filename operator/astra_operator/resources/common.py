@@ -37,8 +37,29 @@ API_VERSION: Final = f"{GROUP}/{VERSION}"
 CATEGORY: Final = "astra"
 """``kubectl get astra`` lists every kind of this operator."""
 
-DNS_SUBDOMAIN_PATTERN: Final = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
-SECRET_KEY_PATTERN: Final = r"^[-._a-zA-Z0-9]+$"
+PATTERN_MESSAGES: dict[str, str] = {}
+"""What ``kubectl apply`` says when a value does not match a pattern: crdgen turns each
+registered ``pattern`` into a CEL rule with this message instead of a regex dump."""
+
+
+def readable(pattern: str, message: str) -> str:
+    """Register the words for ``pattern``; returns the pattern (for ``Field(pattern=...)``)."""
+    PATTERN_MESSAGES[pattern] = message
+    return pattern
+
+
+DNS_SUBDOMAIN_PATTERN: Final = readable(
+    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+    "must be a Kubernetes object name: lower-case letters, digits, '-' and '.', starting and "
+    "ending with a letter or digit",
+)
+UUID_PATTERN: Final = readable(
+    r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+    "must be an Astra ID: a lower-case UUID such as 1b2c3d4e-0000-4000-8000-00000000abcd",
+)
+SECRET_KEY_PATTERN: Final = readable(
+    r"^[-._a-zA-Z0-9]+$", "must be a Secret key: letters, digits, '-', '_' and '.' only"
+)
 REASON_PATTERN: Final = r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"
 
 

@@ -41,10 +41,21 @@ SERVERLESS: Final = "serverless"
 CLASSIC_TIERS: Final[tuple[str, ...]] = get_args(ClassicTier)
 DEFAULT_KEYSPACE: Final = "default_keyspace"
 
-NAME_PATTERN: Final = r"^[a-zA-Z0-9]([a-zA-Z0-9&+_()<>.,@-]{0,48}[a-zA-Z0-9])?$"
-KEYSPACE_PATTERN: Final = r"^[a-zA-Z0-9][a-zA-Z0-9_]{0,47}$"
-REGION_PATTERN: Final = r"^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$"
-UUID_PATTERN: Final = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+NAME_PATTERN: Final = common.readable(
+    r"^[a-zA-Z0-9]([a-zA-Z0-9&+_()<>.,@-]{0,48}[a-zA-Z0-9])?$",
+    "must be 1-50 characters: letters, digits and & + - _ ( ) < > . , @, starting and ending "
+    "with a letter or digit",
+)
+KEYSPACE_PATTERN: Final = common.readable(
+    r"^[a-zA-Z0-9][a-zA-Z0-9_]{0,47}$",
+    "must be a keyspace name: letters, digits and '_', at most 48, not starting with '_'",
+)
+REGION_PATTERN: Final = common.readable(
+    r"^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$",
+    "must be a region name as the cloud provider writes it: lower-case letters, digits and "
+    "'-' (e.g. us-east1, us-east-2, westus2)",
+)
+UUID_PATTERN: Final = common.UUID_PATTERN
 
 DatabaseName = Annotated[str, Field(min_length=1, max_length=50, pattern=NAME_PATTERN)]
 Region = Annotated[str, Field(min_length=1, max_length=64, pattern=REGION_PATTERN)]

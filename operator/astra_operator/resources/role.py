@@ -67,9 +67,15 @@ BUILTIN_ROLE_NAMES: Final[frozenset[str]] = frozenset(
 """Names of the roles every Astra organization ships with; custom roles cannot take them."""
 
 NAME_MAX: Final = 100
-UUID_PATTERN: Final = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
-DATABASE_ID_PATTERN: Final = r"^(\*|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
-SCOPE_NAME_PATTERN: Final = r"^(\*|[a-zA-Z0-9_]{1,48})$"
+UUID_PATTERN: Final = common.UUID_PATTERN
+DATABASE_ID_PATTERN: Final = common.readable(
+    r"^(\*|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$",
+    "must be an Astra database ID (a lower-case UUID) or * for every database",
+)
+SCOPE_NAME_PATTERN: Final = common.readable(
+    r"^(\*|[a-zA-Z0-9_]{1,48})$",
+    "must be a keyspace or table name (letters, digits and '_', at most 48) or * for all",
+)
 
 RoleName = Annotated[
     str,

@@ -174,7 +174,20 @@ def _required(out: common.JsonDict, value: common.JsonValue, ctx: _Context) -> N
         out["required"] = value
 
 
+def _pattern(out: common.JsonDict, value: common.JsonValue, ctx: _Context) -> None:
+    """A registered pattern becomes a CEL rule that says in words what is wrong."""
+    message = common.PATTERN_MESSAGES.get(str(value))
+    if message is None:
+        out["pattern"] = value
+        return
+    literal = str(value).replace("\\", "\\\\").replace("'", "\\'")
+    rules = out.setdefault("x-kubernetes-validations", [])
+    assert isinstance(rules, list)
+    rules.insert(0, {"rule": f"self.matches('{literal}')", "message": message})
+
+
 _HANDLERS: Final[dict[str, Callable[[common.JsonDict, common.JsonValue, _Context], None]]] = {
+    "pattern": _pattern,
     "description": _description,
     "properties": _properties,
     "items": _items,
@@ -195,6 +208,10 @@ def _convert(node: common.JsonDict, ctx: _Context) -> common.JsonDict:
         handler = _HANDLERS.get(key)
         if handler is not None:
             handler(out, value, ctx)
+        elif key == "x-kubernetes-validations" and isinstance(value, list):
+            rules = out.setdefault(key, [])
+            assert isinstance(rules, list)
+            rules.extend(value)
         elif key in _PASSTHROUGH or key.startswith("x-kubernetes-"):
             out[key] = value
         elif key not in _DROPPED:

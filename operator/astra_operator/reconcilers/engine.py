@@ -595,17 +595,23 @@ async def _create(
     return kind.created(p, new_id)
 
 
-async def _resolve_pending(
+async def _look_up(
     kind: Kind[SpecT, StatusT], p: Pass[SpecT, StatusT], token: str
-) -> Outcome[StatusT]:
-    plural, me, noun = kind.info.plural, p.obj.claimant, kind.info.noun
+) -> tuple[common.CreatePending, list[str]]:
+    """The marker, and what its request may have made: matching, new, owned by nobody else."""
     marker = pending_marker(p.status)
     assert marker is not None
     p.action = "list"
     matching = await kind.matching(p, token, marker)
-    found = pending.candidates(
-        marker, matching, p.deps.owners.owned_elsewhere(plural, matching, me)
-    )
+    owned = p.deps.owners.owned_elsewhere(kind.info.plural, matching, p.obj.claimant)
+    return marker, pending.candidates(marker, matching, owned)
+
+
+async def _resolve_pending(
+    kind: Kind[SpecT, StatusT], p: Pass[SpecT, StatusT], token: str
+) -> Outcome[StatusT]:
+    plural, me, noun = kind.info.plural, p.obj.claimant, kind.info.noun
+    marker, found = await _look_up(kind, p, token)
     verdict = pending.verdict(marker, found, now=p.now, grace=p.config.create_retry_grace)
     if verdict is pending.Verdict.ADOPT:
         [found_id] = found
@@ -713,14 +719,7 @@ async def _pending_target(
     kind: Kind[SpecT, StatusT], p: Pass[SpecT, StatusT], token: str
 ) -> str | Outcome[StatusT] | None:
     """Deleting an object whose create result was never recorded: find what it made."""
-    plural, me = kind.info.plural, p.obj.claimant
-    marker = pending_marker(p.status)
-    assert marker is not None
-    p.action = "list"
-    matching = await kind.matching(p, token, marker)
-    found = pending.candidates(
-        marker, matching, p.deps.owners.owned_elsewhere(plural, matching, me)
-    )
+    marker, found = await _look_up(kind, p, token)
     if len(found) > 1:
         message = pending.unresolved_message(kind.info.noun, marker, found)
         return _blocked(p, S.CREATE_PENDING_UNRESOLVED, message)

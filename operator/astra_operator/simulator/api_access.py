@@ -116,6 +116,52 @@ async def list_all(call: Call) -> web.StreamResponse:
     return wire.ok(body)
 
 
+def _check_address(raw: object) -> str | None:
+    """Why an ``AddressRequest`` is unacceptable, or None."""
+    try:
+        _entry(raw, "")
+    except wire.ApiError as problem:
+        return problem.message
+    return None
+
+
+async def validate(call: Call) -> web.StreamResponse:
+    """``POST /v2/access-list/validate``: 200 ``{"valid", "validationFailures"}``, never 400.
+
+    Takes an ``AccessListRequest`` (or a bare array of addresses) and says what is wrong with it.
+    """
+    try:
+        body = await call.body()
+    except wire.ApiError as problem:
+        return wire.ok({"valid": False, "validationFailures": [problem.message]})
+    failures: list[str] = []
+    addresses: object = body
+    if isinstance(body, dict):
+        addresses = body.get("addresses", [])
+        config = body.get("configurations", {})
+        enabled = config.get("accessListEnabled") if isinstance(config, dict) else None
+        if not isinstance(config, dict) or not isinstance(enabled, bool | None):
+            failures.append("configurations.accessListEnabled must be a boolean")
+    if not isinstance(addresses, list):
+        failures.append("addresses must be an array")
+        addresses = []
+    failures += [problem for problem in map(_check_address, addresses) if problem]
+    return wire.ok({"valid": not failures, "validationFailures": failures})
+
+
+TEMPLATE: dict[str, Any] = {
+    "addresses": [
+        {"address": "137.187.23.0/24", "enabled": True, "description": "an example network"}
+    ],
+    "configurations": {"accessListEnabled": True},
+}
+
+
+async def template(call: Call) -> web.StreamResponse:
+    """``POST /v2/access-list/template``: an example ``AccessListRequest`` to start from."""
+    return wire.ok(TEMPLATE)
+
+
 _PATH = "/v2/databases/{databaseId}/access-list"
 _TEXT = wire.Style.TEXT
 ROUTES = [
@@ -125,4 +171,6 @@ ROUTES = [
     Route("PATCH", _PATH, update_list, "accesslist-write", _TEXT),
     Route("DELETE", _PATH, delete_addresses, "accesslist-write", _TEXT),
     Route("GET", "/v2/access-lists", list_all, "accesslist-read", _TEXT),
+    Route("POST", "/v2/access-list/validate", validate, "accesslist-read", _TEXT),
+    Route("POST", "/v2/access-list/template", template, "accesslist-read", _TEXT),
 ]

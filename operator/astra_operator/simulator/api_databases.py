@@ -1,4 +1,4 @@
-"""Database endpoints: list, create, get, terminate, park, unpark and resize."""
+"""Database endpoints: list, create, get, terminate, park, unpark, resize, reset password."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ from typing import Any
 
 from aiohttp import web
 
-from astra_operator.simulator import catalog, guards, lifecycle, render, wire
+from astra_operator.simulator import api_pcus, catalog, guards, lifecycle, pcu, render, wire
 from astra_operator.simulator.pipeline import Call, Route
 from astra_operator.simulator.world import World
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
 MAX_GROWTH = 3  # capacity units added by one resize at most
+MIN_PASSWORD = 6
 _TIERS = {t.lower(): t for t in (*catalog.CLASSIC_TIERS, catalog.SERVERLESS_TIER)}
 
 
@@ -96,6 +97,7 @@ class _NewDatabase:
     units: int
     keyspace: str
     db_type: str | None
+    pcu_group: str | None = None  # not in the spec; clients send it to place the database
 
 
 def _problems(new: _NewDatabase) -> list[tuple[int, str]]:
@@ -122,8 +124,11 @@ def _parse_create(raw: object) -> _NewDatabase:
     body = guards.json_object(raw)
     keyspace = body.get("keyspace") or "default_keyspace"
     db_type = body.get("dbType")
-    if not isinstance(keyspace, str) or not isinstance(db_type, str | None):
-        raise wire.ApiError(400, "keyspace and dbType must be strings")
+    pcu_group = body.get("pcuGroupUUID") or None
+    if not all(isinstance(v, str | None) for v in (db_type, pcu_group)) or not isinstance(
+        keyspace, str
+    ):
+        raise wire.ApiError(400, "keyspace, dbType and pcuGroupUUID must be strings")
     tier = guards.text(body, "tier")
     new = _NewDatabase(
         name=guards.text(body, "name"),
@@ -133,6 +138,7 @@ def _parse_create(raw: object) -> _NewDatabase:
         units=guards.integer(body, "capacityUnits"),
         keyspace=keyspace,
         db_type=db_type.lower() if db_type else None,
+        pcu_group=pcu_group,
     )
     problems = _problems(new)
     if problems:
@@ -141,10 +147,23 @@ def _parse_create(raw: object) -> _NewDatabase:
     return new
 
 
+def _pcu_group(world: World, new: _NewDatabase) -> pcu.PcuGroup | None:
+    """The PCU group the new database goes in (422 if unknown or elsewhere), or None."""
+    if new.pcu_group is None:
+        return None
+    group = world.pcu_group(new.pcu_group)
+    if group is None:
+        raise wire.ApiError(422, f"PCU group {new.pcu_group} not found")
+    if (group.provider, group.region) != (new.provider, new.region):
+        raise wire.ApiError(422, "the PCU group is in another cloud provider or region")
+    return group
+
+
 async def create_database(call: Call) -> web.StreamResponse:
     """``POST /v2/databases``: 201, empty body, ``Location: <bare id>``; names are not unique."""
     new = _parse_create(await call.body())
     world = call.world
+    group = _pcu_group(world, new)
     db = world.new_database(
         owner=call.token.client_id,
         name=new.name,
@@ -155,6 +174,8 @@ async def create_database(call: Call) -> web.StreamResponse:
         db_type=new.db_type,
         keyspace=new.keyspace,
     )
+    if group is not None:
+        api_pcus.associate(call, group, db.datacenters[0].id)
     hide = world.faults.take_for_create("not_found_after_create")
     if hide is not None:
         db.hidden_until = world.now() + hide.seconds
@@ -216,6 +237,17 @@ async def resize(call: Call) -> web.StreamResponse:
     return wire.empty(202)
 
 
+async def reset_password(call: Call) -> web.StreamResponse:
+    """``POST .../resetPassword``: classic and ACTIVE only; 202 (nothing else to see)."""
+    db = call.database()
+    guards.require_action(db, "resetPassword")
+    body = guards.json_object(await call.body())
+    guards.text(body, "username")
+    if len(guards.text(body, "password")) < MIN_PASSWORD:
+        raise wire.ApiError(400, f"password must have at least {MIN_PASSWORD} characters")
+    return wire.empty(202)
+
+
 _DB = "/v2/databases/{databaseId}"
 ROUTES = [
     Route("GET", "/v2/databases", list_databases, "org-db-view"),
@@ -225,4 +257,6 @@ ROUTES = [
     Route("POST", f"{_DB}/park", park, "org-db-suspend"),
     Route("POST", f"{_DB}/unpark", unpark, "org-db-suspend"),
     Route("POST", f"{_DB}/resize", resize, "org-db-expand"),
+    # The spec names org-db-create; roles grant it as org-db-passwordreset (facts sheet).
+    Route("POST", f"{_DB}/resetPassword", reset_password, "org-db-passwordreset"),
 ]

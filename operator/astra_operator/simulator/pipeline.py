@@ -59,6 +59,7 @@ class Route:
     handler: Handler
     permission: str | None
     style: wire.Style = wire.Style.ERRORS
+    denied: int | None = None  # the status for a missing permission, when not the family's
 
     @property
     def key(self) -> str:
@@ -68,6 +69,8 @@ class Route:
     @property
     def denied_status(self) -> int:
         """Database endpoints say 401 for a missing permission; IAM endpoints say 403."""
+        if self.denied is not None:
+            return self.denied
         return 403 if self.style in (wire.Style.STRING, wire.Style.TEXT) else 401
 
 

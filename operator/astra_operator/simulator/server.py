@@ -15,6 +15,7 @@ from astra_operator.simulator import (
     api_databases,
     api_iam,
     api_org,
+    api_pcus,
     pipeline,
 )
 from astra_operator.simulator.timing import Timing, TimingSpec
@@ -28,6 +29,7 @@ ROUTES: list[pipeline.Route] = [
     *api_access.ROUTES,
     *api_iam.ROUTES,
     *api_org.ROUTES,
+    *api_pcus.ROUTES,
 ]
 
 
@@ -37,7 +39,9 @@ def build_app(world: World) -> web.Application:
     app[admin.WORLD] = world
     for route in ROUTES:
         app.router.add_route(route.method, route.template, pipeline.endpoint(route, world))
-    app.router.add_route("*", "/v2/{tail:.*}", pipeline.unknown_route(world))
+    unknown = pipeline.unknown_route(world)
+    app.router.add_route("*", "/v2/{tail:.*}", unknown)
+    app.router.add_route("*", "/v3/{tail:.*}", unknown)  # the spec's CDC paths (not served)
     admin.add_routes(app)
     return app
 

@@ -7,7 +7,7 @@ import random
 import time
 from collections.abc import Callable
 
-from astra_operator.simulator import catalog, faults, iam, ids, model, variants
+from astra_operator.simulator import catalog, faults, iam, ids, model, pcu, variants
 from astra_operator.simulator.timing import Timing
 
 
@@ -34,6 +34,7 @@ class World:
         self.counts: collections.Counter[str] = collections.Counter()
         self.databases: dict[str, model.Database] = {}  # insertion order = creation order
         self._seq: dict[str, int] = {}  # every id ever created (cursor positions survive 404)
+        self.pcus: dict[str, pcu.PcuGroup] = {}  # insertion order = creation order
 
     @property
     def rng(self) -> random.Random:
@@ -117,12 +118,34 @@ class World:
         """Remove a record outright (an out-of-band deletion)."""
         self.databases.pop(db_id, None)
 
+    def find_datacenter(self, dc_id: str) -> tuple[model.Database, model.Datacenter] | None:
+        """A live datacenter by id (``<databaseId>-<n>``) with its database, else None."""
+        db = self.lookup(dc_id.rpartition("-")[0])
+        if db is None or db.status in ("TERMINATING", "TERMINATED"):
+            return None
+        dc = next((d for d in db.live_datacenters() if d.id == dc_id), None)
+        return None if dc is None else (db, dc)
+
+    # --- PCU groups -----------------------------------------------------------------------------
+
+    def pcu_group(self, uuid: str) -> pcu.PcuGroup | None:
+        """A PCU group with its status brought up to date."""
+        group = self.pcus.get(uuid)
+        if group is not None:
+            group.settle(self.now())
+        return group
+
+    def pcu_group_of(self, dc_id: str) -> pcu.PcuGroup | None:
+        """The PCU group a datacenter is associated with, if any."""
+        return next((g for g in self.pcus.values() if dc_id in g.associations), None)
+
     # --- admin ----------------------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Forget databases, custom roles, extra tokens, faults, counters and chosen variants."""
+        """Forget databases, PCU groups, custom roles, extra tokens, faults, counters, variants."""
         self.databases.clear()
         self._seq.clear()
+        self.pcus.clear()
         self.iam.reset()
         self.faults.clear()
         self.counts.clear()

@@ -63,3 +63,17 @@ def test_wrapper_modules_pin_a_version(tool: str) -> None:
     version = binaries.TOOLS[tool].version()
     assert version.startswith("v")
     assert version.count(".") == 2
+
+
+def test_run_help_names_every_setting_the_operator_reads() -> None:
+    import inspect
+    import re
+
+    from astra_operator import config as config_module
+    from astra_operator.handlers import command
+
+    read = set(re.findall(r'"(ASTRA_[A-Z_]+)"', inspect.getsource(config_module.OperatorConfig)))
+    text = command._parser().format_help()
+    missing = sorted(v for v in read if v not in text.replace("\n", " "))
+    assert read, "no settings found: the test would pass vacuously"
+    assert missing == [], f"run --help does not mention {missing}"

@@ -40,7 +40,8 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         dest="namespaces",
         default=None,
-        help="watch only this namespace (repeatable; globs allowed); default: all namespaces",
+        help="watch only this namespace (repeatable; globs allowed; ASTRA_NAMESPACES, "
+        "comma-separated); default: all namespaces",
     )
     add("--api-url", help="DevOps API base URL (ASTRA_API_URL)")
     add("--credentials-secret", help="default token Secret name (ASTRA_CREDENTIALS_SECRET)")
@@ -51,8 +52,42 @@ def _parser() -> argparse.ArgumentParser:
         choices=["Delete", "Retain"],
         help="when spec.deletionPolicy is omitted (ASTRA_DEFAULT_DELETION_POLICY)",
     )
-    add("--poll-interval", type=float, help="seconds between checks of a steady database")
-    add("--busy-requeue", type=float, help="seconds between checks while Astra is busy")
+    add(
+        "--default-credentials-namespace",
+        action="append",
+        dest="default_credentials_namespaces",
+        default=None,
+        help="a namespace whose objects may use the default token (repeatable; * for all; "
+        "ASTRA_DEFAULT_CREDENTIALS_NAMESPACES, comma-separated); default: the operator's own",
+    )
+    add(
+        "--poll-interval",
+        type=float,
+        help="seconds between checks of a steady resource (ASTRA_POLL_INTERVAL)",
+    )
+    add(
+        "--busy-requeue",
+        type=float,
+        help="seconds between checks while Astra is busy (ASTRA_BUSY_REQUEUE)",
+    )
+    add(
+        "--create-retry-grace",
+        type=float,
+        help="seconds a create with no clear answer waits for its result to show up before it "
+        "is sent again (ASTRA_CREATE_RETRY_GRACE)",
+    )
+    add(
+        "--pass-deadline",
+        type=float,
+        help="seconds one reconcile pass may take before it is abandoned; liveness fails at "
+        "twice that (ASTRA_PASS_DEADLINE)",
+    )
+    add("--api-timeout", type=float, help="seconds per DevOps API request (ASTRA_API_TIMEOUT)")
+    add(
+        "--api-concurrency",
+        type=int,
+        help="DevOps API requests in flight at once (ASTRA_API_CONCURRENCY)",
+    )
     add(
         "--kube-timeout",
         type=float,
@@ -79,6 +114,10 @@ _OVERRIDES = {
     "default_deletion_policy": "default_deletion_policy",
     "poll_interval": "poll_interval",
     "busy_requeue": "busy_requeue",
+    "create_retry_grace": "create_retry_grace",
+    "pass_deadline": "pass_deadline",
+    "api_timeout": "api_timeout",
+    "api_concurrency": "api_concurrency",
     "kube_timeout": "kube_timeout",
     "kube_connect_timeout": "kube_connect_timeout",
     "log_format": "log_format",
@@ -95,6 +134,8 @@ def settings_from(args: argparse.Namespace) -> config.OperatorConfig:
     }
     if args.namespaces:
         changes["namespaces"] = tuple(args.namespaces)
+    if args.default_credentials_namespaces:
+        changes["default_credentials_namespaces"] = tuple(args.default_credentials_namespaces)
     for flag in ("kube_timeout", "kube_connect_timeout"):
         value = changes.get(flag)
         if value is not None and not 0 < value < float("inf"):

@@ -130,7 +130,7 @@ def _info(db: model.Database, rng: random.Random, reshuffle: bool) -> Json:
         "tier": db.tier,
         "capacityUnits": db.capacity_units,
         "datacenters": dcs,
-        "engineType": None,
+        "engineType": None,  # not in the spec; null in real answers (docs/simulator-admin-api.md)
     }
     if db.db_type:
         info["dbType"] = db.db_type
@@ -153,7 +153,7 @@ def database(db: model.Database, rng: random.Random, *, reshuffle: bool = False)
         "observedStatus": db.status,
         "storage": _storage(db),
         "availableActions": model.available_actions(db.status, db.classic),
-        "studioUrl": None,
+        "studioUrl": "",  # a string in the schema; these databases offer no Studio
         **_urls(db.id, db.region),
     }
 

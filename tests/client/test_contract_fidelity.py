@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from astra_operator.astra import client as astra_client
-from astra_operator.astra import models
+from astra_operator.astra import errors, models
 from tests.client import simtools
 
 
@@ -41,3 +41,28 @@ async def test_datacenters_keep_their_order_until_a_fault_reshuffles_them(
     await admin.fault(kind="shuffle_datacenters", method="GET", path="^/v2/databases/")
     shuffled = [dc.id for dc in (await astra.get_database(db_id)).info.datacenters]
     assert shuffled == first[::-1]
+
+
+async def test_a_client_polling_every_15_seconds_sees_terminated_before_404() -> None:
+    from astra_operator.simulator import Simulator
+
+    now = [1000.0]
+    async with Simulator(timing="fast") as sim:
+        sim.world.clock = lambda: now[0]
+        async with astra_client.AstraClient(sim.url, token=sim.admin_token) as astra:
+            db_id = await astra.create_database(await simtools.serverless_spec(astra))
+            now[0] += 15.0
+            assert (await astra.get_database(db_id)).status == models.ACTIVE
+            await astra.terminate_database(db_id)
+            seen: list[str] = []
+            for _ in range(60):  # 15 minutes, one read every 15 s
+                now[0] += 15.0
+                try:
+                    status = (await astra.get_database(db_id)).status
+                except errors.NotFound:
+                    status = "GONE"
+                if not seen or seen[-1] != status:
+                    seen.append(status)
+                if status == "GONE":
+                    break
+            assert seen == [models.TERMINATED, "GONE"]

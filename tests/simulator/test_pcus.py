@@ -201,8 +201,11 @@ async def test_pcu_permissions_answer_403_with_errors(
         assert "org-db-create" in refused.json()["errors"][0]["message"]
         parked = await reader.post(f"/v2/pcus/park/{group['uuid']}")
         assert parked.status_code == 403
+    state = (await admin.get("/_sim/state")).json()
+    assert [g["uuid"] for g in state["pcuGroups"]] == [group["uuid"]]
     assert (await admin.post("/_sim/reset")).status_code == 200
     assert await _groups(api) == []
+    assert (await admin.get("/_sim/state")).json()["pcuGroups"] == []
 
 
 # --- resetPassword and the access-list helpers ----------------------------------------------------

@@ -62,6 +62,7 @@ async def get_state(request: web.Request) -> web.StreamResponse:
             "orgId": world.org_id,
             "timing": world.timing.label,
             "databases": [render.database(db, world.rng) for db in world.every_database()],
+            "pcuGroups": [g.as_json() for g in map(world.pcu_group, list(world.pcus)) if g],
             "roles": [directory.role_json(role) for role in directory.roles.values()],
             "tokens": [
                 {"clientId": t.client_id, "roles": list(t.roles)} for t in directory.tokens.values()

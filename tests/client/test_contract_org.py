@@ -79,6 +79,17 @@ async def test_token_create_list_use_revoke(
             await other.list_databases(token=minted)
 
 
+async def test_token_description_is_sent_and_listed(astra: astra_client.AstraClient) -> None:
+    org = await astra.current_organization()
+    role = await astra.create_role(f"desc-{uuid.uuid4().hex[:6]}", _policy(org.id, "org-db-view"))
+    created = await astra.create_token([role.id], description="app [astra-operator ns/a uid]")
+    try:
+        listed = {t.client_id: t for t in await astra.list_tokens()}
+        assert listed[created.client_id].description == "app [astra-operator ns/a uid]"
+    finally:
+        await astra.revoke_token(created.client_id)
+
+
 async def test_access_list_add_replace_delete(astra: astra_client.AstraClient) -> None:
     db_id = await simtools.active_database(astra)
     try:

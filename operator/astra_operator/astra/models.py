@@ -262,10 +262,12 @@ class RoleRequest(WireModel):
 
 
 class TokenRequest(WireModel):
-    """The body of ``POST /v2/tokens``: role ids (not names) and optionally the org id."""
+    """The body of ``POST /v2/tokens``: role ids (not names), optionally the org id and a
+    description (which ``GET /v2/clientIdSecrets`` lists)."""
 
     roles: list[str]
     org_id: str | None = None
+    description: str | None = None
 
 
 class CreatedToken(WireModel):

@@ -84,12 +84,17 @@ class OrganizationApi:
         await self._session.request("DELETE", _ROLE, path_params={"roleID": role_id}, token=token)
 
     async def create_token(
-        self, roles: Sequence[str], *, org_id: str | None = None, token: str | None = None
+        self,
+        roles: Sequence[str],
+        *,
+        org_id: str | None = None,
+        description: str | None = None,
+        token: str | None = None,
     ) -> models.CreatedToken:
         """Mint an application token for role ids; its secret is in the reply only."""
-        body = models.TokenRequest(roles=list(roles), org_id=org_id).model_dump(
-            mode="json", exclude_none=True
-        )
+        body = models.TokenRequest(
+            roles=list(roles), org_id=org_id, description=description
+        ).model_dump(mode="json", exclude_none=True)
         reply = await self._session.request("POST", "/v2/tokens", body=body, token=token)
         return decode.one(reply, models.CreatedToken)
 

@@ -32,6 +32,10 @@ PERMISSIONS: Final[dict[tuple[str, str], str]] = {
     ("role", "list"): "org-role-read",
     ("role", "update"): "org-role-write",
     ("role", "delete"): "org-role-delete",
+    ("token", "create"): "org-token-write",
+    ("token", "read"): "org-token-read",
+    ("token", "list"): "org-token-read",
+    ("token", "revoke"): "org-token-write",
     ("organization", "read"): "org-read",
 }
 """The Astra role permission each operator action needs, by (API area, action)."""

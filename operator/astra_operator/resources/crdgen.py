@@ -17,9 +17,13 @@ from typing import Final
 
 import yaml
 
-from astra_operator.resources import common, crd, database, docgen, role, schema
+from astra_operator.resources import common, crd, database, docgen, role, schema, token
 
-KINDS: Final[tuple[crd.KindDefinition, ...]] = (database.DEFINITION, role.DEFINITION)
+KINDS: Final[tuple[crd.KindDefinition, ...]] = (
+    database.DEFINITION,
+    role.DEFINITION,
+    token.DEFINITION,
+)
 DEFAULT_OUTPUT: Final = Path("crds")
 DEFAULT_DOCS: Final = Path("docs/resources.md")
 REGENERATE: Final = "astra-operator crds"

@@ -7,10 +7,13 @@ namespace would (databases, roles, Secrets, objects) so a test reads like a scen
 from __future__ import annotations
 
 import base64
+import dataclasses
 import itertools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from pydantic import SecretStr
 
 from astra_operator import config
 from astra_operator.astra import errors, models
@@ -23,11 +26,15 @@ ORG = "11111111-2222-3333-4444-555555555555"
 
 
 class FakeAstra:
-    """Databases and roles of one organization."""
+    """Databases, roles and application tokens of one organization."""
 
     def __init__(self, *existing: models.Database) -> None:
         self.databases = {d.id: d for d in existing}
         self.roles: dict[str, models.Role] = {}
+        self.tokens: dict[str, models.TokenInfo] = {}
+        """Live application tokens by clientId (as the token list shows them)."""
+        self.values: dict[str, tuple[str, str]] = {}
+        """(client secret, token) of every token ever issued, by clientId."""
         self.calls: list[str] = []
         self.errors: dict[str, list[Exception]] = {}
         self._ids = itertools.count(1)
@@ -100,6 +107,39 @@ class FakeAstra:
         if self.roles.pop(role_id, None) is None:
             raise errors.NotFound("no such role", status=404)
 
+    async def create_token(
+        self,
+        roles: Sequence[str],
+        *,
+        org_id: str | None = None,
+        description: str | None = None,
+        token: str | None = None,
+    ) -> models.CreatedToken:
+        self._call("create_token")
+        n = next(self._ids)
+        client_id = f"Client{n:04d}" + "x" * 14
+        secret, value = f"secret-{n:04d}-" + "s" * 30, f"AstraCS:{client_id}:{n:064x}"
+        self.values[client_id] = (secret, value)
+        self.tokens[client_id] = models.TokenInfo(
+            client_id=client_id, roles=list(roles), description=description
+        )
+        return models.CreatedToken(
+            client_id=client_id,
+            org_id=org_id,
+            roles=list(roles),
+            secret=SecretStr(secret),
+            token=SecretStr(value),
+        )
+
+    async def list_tokens(self, *, token: str | None = None) -> list[models.TokenInfo]:
+        self._call("list_tokens")
+        return list(self.tokens.values())
+
+    async def revoke_token(self, client_id: str, *, token: str | None = None) -> None:
+        self._call(f"revoke_token {client_id}")
+        if self.tokens.pop(client_id, None) is None:
+            raise errors.InvalidRequest(f"client id {client_id} not found", status=400)
+
     def __getattr__(self, name: str) -> Any:  # day-2 calls are not expected unless added
         raise AssertionError(f"unexpected call {name}")
 
@@ -111,6 +151,10 @@ class FakeKube:
         self.secrets: dict[str, str | bytes] = dict(secrets or {"team/astra-credentials": TOKEN})
         self.objects: dict[tuple[str, str, str], dict[str, object]] = {}
         self.patches: list[Mapping[str, object]] = []
+        self.owned: dict[str, kube_api.SecretContent] = {}
+        """Whole Secrets (read_secret / write_owned_secret), by namespace/name."""
+        self.write_errors: list[Exception] = []
+        """The next write_owned_secret calls raise these, in order."""
 
     async def get(self, ref: kube_api.ObjectRef) -> dict[str, object]:
         try:
@@ -134,6 +178,44 @@ class FakeKube:
 
     async def apply_owned_secret(self, *args: Any) -> bool:
         return False
+
+    async def read_secret(self, namespace: str, name: str) -> kube_api.SecretContent | None:
+        return self.owned.get(f"{namespace}/{name}")
+
+    async def write_owned_secret(
+        self,
+        namespace: str,
+        name: str,
+        owner: kube_api.Owner,
+        data: Mapping[str, str],
+        *,
+        labels: Mapping[str, str],
+        annotations: Mapping[str, str],
+    ) -> None:
+        if self.write_errors:
+            raise self.write_errors.pop(0)
+        current = self.owned.get(f"{namespace}/{name}")
+        if current is not None and owner.uid not in current.owner_uids:
+            raise kube_api.SecretConflict(f"Secret {namespace}/{name} belongs to someone else")
+        self.owned[f"{namespace}/{name}"] = kube_api.SecretContent(
+            data={k: SecretStr(v) for k, v in data.items()},
+            annotations=dict(annotations),
+            labels=dict(labels),
+            owner_uids=frozenset({owner.uid}),
+        )
+
+    async def release_secret(self, namespace: str, name: str, owner_uid: str) -> bool:
+        current = self.owned.get(f"{namespace}/{name}")
+        if current is None or owner_uid not in current.owner_uids:
+            return False
+        self.owned[f"{namespace}/{name}"] = dataclasses.replace(
+            current, owner_uids=current.owner_uids - {owner_uid}
+        )
+        return True
+
+    def secret_values(self, namespace: str, name: str) -> dict[str, str]:
+        """The plain data of a Secret written with write_owned_secret."""
+        return {k: v.get_secret_value() for k, v in self.owned[f"{namespace}/{name}"].data.items()}
 
 
 def astra_db(

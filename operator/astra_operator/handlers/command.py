@@ -23,6 +23,7 @@ from astra_operator.handlers import database as _database  # noqa: F401
 from astra_operator.handlers import operator as _operator  # noqa: F401
 from astra_operator.handlers import role as _role  # noqa: F401
 from astra_operator.handlers import runtime as rt
+from astra_operator.handlers import token as _token  # noqa: F401
 
 logger = logging.getLogger(__name__)
 

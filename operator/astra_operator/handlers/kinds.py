@@ -6,7 +6,8 @@
   passes can never both create), reading the object fresh each pass, each pass bounded by a
   deadline, sleeping for the delay the engine asks for;
 - an event handler that wakes the daemon when the spec, the pause or reconcile-requested-at
-  annotation or the deletion state changes, and wakes the objects that wait for this one
+  annotation (or one of the kind's own ``KindInfo.wake_annotations``) or the deletion state
+  changes, and wakes the objects that wait for this one
   (a role for its database) when its recorded ID changes;
 - a delete handler behind our finalizer that runs the engine's deletion pass.
 """
@@ -56,13 +57,14 @@ async def _sleep(waker: asyncio.Event, stopped: kopf.DaemonStopped, delay: float
     waker.clear()
 
 
-def _wake_key(meta: Mapping[str, Any]) -> tuple[object, ...]:
+def _wake_key(meta: Mapping[str, Any], extra: tuple[str, ...] = ()) -> tuple[object, ...]:
     annotations = meta.get("annotations") or {}
     return (
         meta.get("generation"),
         annotations.get(engine.PAUSE_ANNOTATION),
         annotations.get(engine.RECONCILE_ANNOTATION),
         meta.get("deletionTimestamp"),
+        *(annotations.get(name) for name in extra),
     )
 
 
@@ -143,7 +145,8 @@ class _Registration:
         runtime.indexes[self.plural] = kwargs[self.index_id]
         ref = kube_api.ObjectRef(self.plural, namespace or "", name)
         waker, failed = runtime.waker(uid), 0
-        runtime.seen.setdefault(uid, _wake_key(body.meta))  # the event that started us
+        extra = self.kind.info.wake_annotations
+        runtime.seen.setdefault(uid, _wake_key(body.meta, extra))  # the event that started us
         waker.clear()  # the first pass reads the object fresh anyway
         deadline = runtime.deps.config.pass_deadline
         while not stopped:
@@ -184,7 +187,7 @@ class _Registration:
         """Wake the daemon on a change that matters (not on our own status writes), and the
         objects waiting for this one when its recorded ID changes."""
         runtime = _runtime(memo)
-        key = _wake_key(meta)
+        key = _wake_key(meta, self.kind.info.wake_annotations)
         if runtime.seen.get(uid) != key:
             runtime.seen[uid] = key
             runtime.waker(uid).set()

@@ -22,6 +22,7 @@ from typing import Any, TypeVar, cast
 import urllib3
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
+from pydantic import SecretStr
 
 from astra_operator.resources import common
 
@@ -58,6 +59,16 @@ class ObjectRef:
     plural: str
     namespace: str
     name: str
+
+
+@dataclasses.dataclass(frozen=True)
+class SecretContent:
+    """A Secret as read: its data decoded (values hidden from repr and str), its metadata."""
+
+    data: Mapping[str, SecretStr]
+    annotations: Mapping[str, str]
+    labels: Mapping[str, str]
+    owner_uids: frozenset[str]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -187,6 +198,94 @@ class Kube:
         apply = functools.partial(self._apply_secret, namespace, name, body, owner, data)
         return await self._run(f"apply Secret {namespace}/{name}", apply, idempotent=False)
 
+    async def read_secret(self, namespace: str, name: str) -> SecretContent | None:
+        """A whole Secret (None when it does not exist); values as ``SecretStr``."""
+        read = functools.partial(self._core.read_namespaced_secret, name, namespace)
+        try:
+            secret = await self._run(f"GET Secret {namespace}/{name}", read, idempotent=True)
+        except k8s.ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return _content(secret)
+
+    async def write_owned_secret(
+        self,
+        namespace: str,
+        name: str,
+        owner: Owner,
+        data: Mapping[str, str],
+        *,
+        labels: Mapping[str, str],
+        annotations: Mapping[str, str],
+    ) -> None:
+        """Create or replace a Secret owned by ``owner`` with exactly this data, labels and
+        annotations; ``SecretConflict`` when it exists and belongs to someone else."""
+        body = k8s.V1Secret(
+            metadata=k8s.V1ObjectMeta(
+                name=name,
+                namespace=namespace,
+                labels=dict(labels),
+                annotations=dict(annotations),
+                owner_references=[_owner_reference(owner)],
+            ),
+            type="Opaque",
+            string_data=dict(data),
+        )
+        write = functools.partial(self._write_secret, namespace, name, body, owner)
+        await self._run(f"write Secret {namespace}/{name}", write, idempotent=False)
+
+    def _write_secret(
+        self,
+        namespace: str,
+        name: str,
+        body: k8s.V1Secret,
+        owner: Owner,
+        *,
+        _request_timeout: tuple[float, float],
+    ) -> None:
+        timeout = _request_timeout
+        try:
+            current = self._core.read_namespaced_secret(name, namespace, _request_timeout=timeout)
+        except k8s.ApiException as exc:
+            if exc.status != 404:
+                raise
+            self._core.create_namespaced_secret(namespace, body, _request_timeout=timeout)
+            return
+        if owner.uid not in _content(current).owner_uids:
+            raise SecretConflict(
+                f"Secret {namespace}/{name} already exists and does not belong to "
+                f"{owner.kind} {namespace}/{owner.name}; the operator will not overwrite it."
+            )
+        if body.metadata is not None and current.metadata is not None:
+            body.metadata.resource_version = current.metadata.resource_version
+        self._core.replace_namespaced_secret(name, namespace, body, _request_timeout=timeout)
+
+    async def release_secret(self, namespace: str, name: str, owner_uid: str) -> bool:
+        """Drop ``owner_uid``'s owner reference from a Secret, so that deleting the owner no
+        longer deletes it; false when the Secret does not exist or was not owned by it."""
+        release = functools.partial(self._release_secret, namespace, name, owner_uid)
+        return await self._run(f"release Secret {namespace}/{name}", release, idempotent=False)
+
+    def _release_secret(
+        self, namespace: str, name: str, owner_uid: str, *, _request_timeout: tuple[float, float]
+    ) -> bool:
+        timeout = _request_timeout
+        try:
+            current = self._core.read_namespaced_secret(name, namespace, _request_timeout=timeout)
+        except k8s.ApiException as exc:
+            if exc.status == 404:
+                return False
+            raise
+        meta = current.metadata
+        refs = (meta.owner_references if meta is not None else None) or []
+        kept = [ref for ref in refs if ref.uid != owner_uid]
+        if meta is None or len(kept) == len(refs):
+            return False
+        meta.owner_references = kept
+        self._core.replace_namespaced_secret(name, namespace, current, _request_timeout=timeout)
+        return True
+
     def _apply_secret(
         self,
         namespace: str,
@@ -277,6 +376,31 @@ class Kube:
                     conn.close()
                 with contextlib.suppress(queue.Full):
                     idle.put_nowait(None)
+
+
+def _owner_reference(owner: Owner) -> k8s.V1OwnerReference:
+    return k8s.V1OwnerReference(
+        api_version=common.API_VERSION,
+        kind=owner.kind,
+        name=owner.name,
+        uid=owner.uid,
+        controller=True,
+        block_owner_deletion=True,
+    )
+
+
+def _content(secret: k8s.V1Secret) -> SecretContent:
+    meta = secret.metadata
+    data = {
+        key: SecretStr(base64.b64decode(value).decode(errors="replace"))
+        for key, value in (secret.data or {}).items()
+    }
+    return SecretContent(
+        data=data,
+        annotations=dict((meta.annotations if meta else None) or {}),
+        labels=dict((meta.labels if meta else None) or {}),
+        owner_uids=frozenset(ref.uid for ref in ((meta.owner_references if meta else None) or [])),
+    )
 
 
 def _name(ref: ObjectRef) -> str:

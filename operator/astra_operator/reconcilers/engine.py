@@ -72,6 +72,8 @@ class Managed(Generic[SpecT, StatusT]):
     status: StatusT
     paused: bool
     removals_confirmed: bool = False
+    annotations: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    """The object's annotations (for a kind that reads its own, e.g. AstraToken's rotate)."""
 
     @property
     def claimant(self) -> ownership.Claimant:
@@ -101,6 +103,7 @@ def parse(
         status=status_model.model_validate(body.get("status") or {}),
         paused=str(annotations.get(PAUSE_ANNOTATION, "")).lower() == "true",
         removals_confirmed=str(annotations.get(CONFIRM_REMOVALS_ANNOTATION, "")).lower() == "true",
+        annotations={str(k): str(v) for k, v in annotations.items()},
     )
 
 
@@ -422,6 +425,9 @@ class KindInfo:
     """The status (and adopting spec) field holding the Astra ID, snake_case: database_id."""
     id_label: str
     """That field on the wire, for messages: databaseID."""
+    wake_annotations: tuple[str, ...] = ()
+    """Annotations of the kind's own whose change wakes the object at once (besides pause and
+    reconcile-requested-at), e.g. AstraToken's rotate."""
 
 
 class Missing(Exception):  # noqa: N818
@@ -668,13 +674,7 @@ async def _finalize(kind: Kind[SpecT, StatusT], p: Pass[SpecT, StatusT]) -> Outc
         )
         return p.outcome([], 0, done=True)
     if policy == "Retain":
-        if target:
-            p.event(
-                "Retained",
-                f"deletionPolicy is Retain: the Astra {info.noun} {target} stays and is no "
-                "longer managed.",
-            )
-        return p.outcome([], 0, done=True)
+        return await _retain(kind, p, target)
     if target is None and pending_marker(p.status) is None:
         return p.outcome([], 0, done=True)  # nothing was ever created or adopted
     blocked = _deletion_blocked(kind, p)
@@ -694,6 +694,29 @@ async def _finalize(kind: Kind[SpecT, StatusT], p: Pass[SpecT, StatusT]) -> Outc
         return await kind.delete(p, token, target)
     except errors.AstraError as exc:
         return p.api_failed(exc)
+
+
+async def _retain(
+    kind: Kind[SpecT, StatusT], p: Pass[SpecT, StatusT], target: str | None
+) -> Outcome[StatusT]:
+    """deletionPolicy Retain: release. A kind may first do its part in an optional
+    ``retain(p, external_id)`` (e.g. a token keeps its Secret): an outcome from it (a wait)
+    stops the release; None goes on."""
+    hook = getattr(kind, "retain", None)
+    if hook is not None and target is not None:
+        try:
+            waiting: Outcome[StatusT] | None = await hook(p, target)
+        except errors.AstraError as exc:
+            return p.api_failed(exc)
+        if waiting is not None:
+            return waiting
+    if target:
+        p.event(
+            "Retained",
+            f"deletionPolicy is Retain: the Astra {kind.info.noun} {target} stays and is no "
+            "longer managed.",
+        )
+    return p.outcome([], 0, done=True)
 
 
 def _deletion_blocked(

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from astra_operator.astra import models
@@ -78,7 +78,24 @@ class RolesPort(Protocol):
     async def delete_role(self, role_id: str, *, token: str | None = None) -> None: ...
 
 
-class AstraPort(DatabasesPort, OrganizationPort, RolesPort, Protocol):
+class TokensPort(Protocol):
+    """Application-token calls of the DevOps API."""
+
+    async def create_token(
+        self,
+        roles: Sequence[str],
+        *,
+        org_id: str | None = None,
+        description: str | None = None,
+        token: str | None = None,
+    ) -> models.CreatedToken: ...
+
+    async def list_tokens(self, *, token: str | None = None) -> list[models.TokenInfo]: ...
+
+    async def revoke_token(self, client_id: str, *, token: str | None = None) -> None: ...
+
+
+class AstraPort(DatabasesPort, OrganizationPort, RolesPort, TokensPort, Protocol):
     """Every Astra call the operator makes (what ``AstraClient`` provides)."""
 
 
@@ -96,3 +113,18 @@ class KubePort(Protocol):
     async def apply_owned_secret(
         self, namespace: str, name: str, owner: kube_api.Owner, data: Mapping[str, str]
     ) -> bool: ...
+
+    async def read_secret(self, namespace: str, name: str) -> kube_api.SecretContent | None: ...
+
+    async def write_owned_secret(
+        self,
+        namespace: str,
+        name: str,
+        owner: kube_api.Owner,
+        data: Mapping[str, str],
+        *,
+        labels: Mapping[str, str],
+        annotations: Mapping[str, str],
+    ) -> None: ...
+
+    async def release_secret(self, namespace: str, name: str, owner_uid: str) -> bool: ...

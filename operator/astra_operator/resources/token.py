@@ -179,6 +179,10 @@ class PendingRevocation(common.CRModel):
     """clientId of the previous token."""
     revoke_at: common.Timestamp
     """When the operator revokes it."""
+    unconfirmed: bool | None = None
+    """true for a token a pass issued and had not yet seen written to the Secret (recorded
+    before the write): if that pass ended early, the next one keeps it only when the Secret
+    holds it, and otherwise revokes it at once."""
 
 
 class AstraTokenStatus(common.ResourceStatus):

@@ -5,7 +5,8 @@ only the libraries ArgoCD opens for a custom check (base and table: no string, m
 The cases are argo-cd's own layout (health_test.yaml + testdata/), so each kind's directory can
 be proposed upstream as is. AstraDatabase's objects were taken from a real apiserver with the
 operator and simulator; AstraRole's were written in the same shape (and accepted by the CRD)
-before the role reconciler existed: replace them with observed ones once it runs.
+before the role reconciler existed: replace them with observed ones once it runs. AstraToken's
+were taken from a real apiserver with the operator and simulator.
 Needs the ``lupa`` package; skipped without it.
 """
 
@@ -24,7 +25,7 @@ lua51 = pytest.importorskip("lupa.lua51", reason="lupa (Lua for Python) is not i
 
 ARGOCD = REPO / "argocd"
 GROUP = ARGOCD / "astra.operator.dev"
-KINDS = ("AstraDatabase", "AstraRole")
+KINDS = ("AstraDatabase", "AstraRole", "AstraToken")
 STATUSES = {"Healthy", "Progressing", "Degraded", "Suspended", "Missing", "Unknown"}
 
 
@@ -133,6 +134,23 @@ def _role(ready: str, synced: str) -> dict[str, Any]:
 )  # fmt: skip
 def test_role_health_rules(ready: str, synced: str, expected: str) -> None:
     assert health(_role(ready, synced), "AstraRole")["status"] == expected
+
+
+@pytest.mark.parametrize(
+    ("ready", "synced", "expected"),
+    [
+        pytest.param("True/Available", "True/ReconcileSuccess", "Healthy", id="available"),
+        pytest.param("True/Available", "False/WaitingForRole", "Progressing", id="waiting"),
+        pytest.param("False/Creating", "False/WaitingForRole", "Progressing", id="waiting-new"),
+        pytest.param("True/Available", "False/SecretConflict", "Degraded", id="secret-conflict"),
+        pytest.param("False/Creating", "False/RoleNotFound", "Degraded", id="role-not-found"),
+        pytest.param("True/Available", "False/ReconcilePaused", "Suspended", id="paused-by-reason"),
+        pytest.param("False/Creating", "True/ReconcileSuccess", "Progressing", id="creating"),
+        pytest.param("Unknown/Unavailable", "True/ReconcileSuccess", "Progressing", id="unknown"),
+    ],
+)  # fmt: skip
+def test_token_health_rules(ready: str, synced: str, expected: str) -> None:
+    assert health(_role(ready, synced), "AstraToken")["status"] == expected
 
 
 @pytest.mark.parametrize("kind", KINDS)

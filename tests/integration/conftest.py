@@ -157,6 +157,32 @@ class Operator:
 
 
 @pytest.fixture
+def issued_secrets() -> set[str]:
+    """Token values and client secrets a test saw in the Secrets the operator wrote (the
+    ``tokens`` fixture adds every one it reads): none may appear anywhere else."""
+    return set()
+
+
+def leaks(api: k8s.ApiClient, namespace: str, values: set[str]) -> list[str]:
+    """Where in the namespace's events, and the custom objects' metadata (annotations, kopf's
+    included) and status, any of ``values`` (or a token's secret part) appears."""
+    pieces = {v for v in values if v} | {
+        v.rsplit(":", 1)[1] for v in values if v.startswith("AstraCS:")
+    }
+    custom = k8s.CustomObjectsApi(api)
+    found = []
+    for event in k8s.CoreV1Api(api).list_namespaced_event(namespace).items:
+        text = f"{event.reason} {event.message} {event.metadata.annotations}"
+        found += [f"event {event.reason}" for p in pieces if p in text]
+    for plural in ("astratokens", "astraroles", "astradatabases"):
+        listed = custom.list_namespaced_custom_object(db.GROUP, db.VERSION, namespace, plural)
+        for obj in listed["items"]:
+            text = json.dumps([obj["metadata"], obj.get("status")])
+            found += [f"{plural}/{obj['metadata']['name']}" for p in pieces if p in text]
+    return found
+
+
+@pytest.fixture
 def make_operator(
     cluster: Cluster,
     sim: Sim,
@@ -164,9 +190,12 @@ def make_operator(
     kube_api: k8s.ApiClient,
     crds_installed: list[str],
     tmp_path: Path,
+    issued_secrets: set[str],
 ) -> Iterator[Callable[..., Operator]]:
     """Factory: an operator for this test's namespace, with the admin token as its default
-    credentials Secret. Afterwards, no log line may contain any simulator token."""
+    credentials Secret. Afterwards, no log line may contain any simulator token, and no token
+    or client secret the operator issued may appear in its log, an event, a status or an
+    annotation."""
     token = sim.admin_token
     put_secret(kube_api, namespace, "astra-credentials", {"token": token})
     started: list[Operator] = []
@@ -186,6 +215,12 @@ def make_operator(
     text = (tmp_path / "operator.log").read_text(errors="replace") if started else ""
     assert token not in text, "the Astra token appeared in the operator's log"
     assert "AstraCS:" not in text, "an Astra token appeared in the operator's log"
+    for value in issued_secrets:
+        secret_part = value.rsplit(":", 1)[-1]
+        assert value not in text, "an issued token or client secret appeared in the log"
+        assert secret_part not in text, "an issued token's secret appeared in the log"
+    if issued_secrets:
+        assert leaks(kube_api, namespace, issued_secrets) == []
 
 
 def put_secret(api: k8s.ApiClient, namespace: str, name: str, data: dict[str, str]) -> None:
@@ -300,3 +335,34 @@ class Roles(Databases):
 @pytest.fixture
 def roles(kube_api: k8s.ApiClient, namespace: str) -> Roles:
     return Roles(kube_api, namespace)
+
+
+class Tokens(Databases):
+    """AstraToken objects of one namespace, and the Secrets they write."""
+
+    kind, plural = "AstraToken", "astratokens"
+
+    def __init__(self, api: k8s.ApiClient, namespace: str, seen: set[str]) -> None:
+        super().__init__(api, namespace)
+        self.seen = seen
+
+    def secret(self, name: str) -> dict[str, str] | None:
+        """The decoded data of Secret ``name`` (None if absent); its values are remembered
+        as ones that must never appear outside a Secret."""
+        try:
+            found = self.core.read_namespaced_secret(name, self.namespace)
+        except k8s.ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        data = {k: base64.b64decode(v).decode() for k, v in (found.data or {}).items()}
+        self.seen.update(v for k, v in data.items() if k in ("token", "clientSecret"))
+        return data
+
+    def secret_object(self, name: str) -> k8s.V1Secret:
+        return self.core.read_namespaced_secret(name, self.namespace)
+
+
+@pytest.fixture
+def tokens(kube_api: k8s.ApiClient, namespace: str, issued_secrets: set[str]) -> Tokens:
+    return Tokens(kube_api, namespace, issued_secrets)

@@ -7,6 +7,7 @@ in the plane's directory lets ``controlplane down`` find and stop them.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import dataclasses
 import json
@@ -27,6 +28,9 @@ from astra_operator import config
 from astra_operator.controlplane import binaries, kubeconfig, pki
 
 STATE_FILE = "state.json"
+FILES = (STATE_FILE, "admin.kubeconfig", "etcd.log", "kube-apiserver.log", "pki", "etcd-data")
+"""Everything a plane writes in its directory: all that ``stop`` removes from a directory it
+was given (never anything else there)."""
 _PR_SET_PDEATHSIG = 1
 
 
@@ -87,7 +91,8 @@ class ControlPlane:
         return bool(self.pids) and all(_alive(pid) for pid in self.pids.values())
 
     def stop(self) -> None:
-        """Stop both processes (apiserver first), then remove the directory if we made it."""
+        """Stop both processes (apiserver first), then remove the plane's files: the whole
+        directory if it made it, else only its own ``FILES`` (and the directory, once empty)."""
         for name in ("kube-apiserver", "etcd"):
             pid = self.pids.get(name)
             if pid:
@@ -95,8 +100,15 @@ class ControlPlane:
         self.pids.clear()
         if self.owns_dir:
             shutil.rmtree(self.dir, ignore_errors=True)
-        else:
-            (self.dir / STATE_FILE).unlink(missing_ok=True)
+            return
+        for name in FILES:
+            path = self.dir / name
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # not empty: someone else's files are there too
+            self.dir.rmdir()
 
     def _process(self, pid: int) -> subprocess.Popen[bytes] | None:
         return next((p for p in self.processes if p.pid == pid), None)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import copy
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +19,15 @@ from astra_operator.resources import role as rl
 KINDS = {db.KIND: (db.PLURAL, db.SHORT_NAME), rl.KIND: (rl.PLURAL, rl.SHORT_NAME)}
 """The kinds ``dev`` applies from the examples: kind -> (plural, short name)."""
 
+DATABASE_SHORT_NAME = db.SHORT_NAME
 CREDENTIALS = "astra-credentials"
 
 
 class DevKube:
     """Admin-side helpers against one cluster."""
 
-    def __init__(self, kubeconfig: Path) -> None:
+    def __init__(self, kubeconfig: Path, namespace: str) -> None:
+        self.namespace = namespace
         self.api = k8s_config.new_client_from_config(config_file=str(kubeconfig))  # type: ignore[no-untyped-call]
         self.core = k8s.CoreV1Api(self.api)
         self.custom = k8s.CustomObjectsApi(self.api)
@@ -59,8 +63,9 @@ class DevKube:
             time.sleep(0.2)
         raise RuntimeError(f"CRD {name} did not become Established")
 
-    def prepare_namespace(self, namespace: str, token: str) -> None:
+    def prepare_namespace(self, token: str) -> None:
         """The namespace, and the token Secret the operator and the examples use."""
+        namespace = self.namespace
         try:
             self.core.create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=namespace)))
         except k8s.ApiException as exc:
@@ -75,26 +80,79 @@ class DevKube:
                 raise
             self.core.replace_namespaced_secret(CREDENTIALS, namespace, secret)
 
-    def apply_examples(self, directory: Path, namespace: str) -> list[str]:
-        """Create every AstraDatabase and AstraRole found in ``directory``; returns their
-        names as ``<short name>/<name>``."""
-        names = []
-        for path in sorted(directory.glob("*.yaml")):
-            for doc in yaml.safe_load_all(path.read_text()):
-                if not doc or doc.get("kind") not in KINDS:
-                    continue
-                plural, short = KINDS[doc["kind"]]
-                doc["metadata"]["namespace"] = namespace
-                try:
-                    self.custom.create_namespaced_custom_object(
-                        db.GROUP, db.VERSION, namespace, plural, doc
-                    )
-                except k8s.ApiException as exc:
-                    if exc.status != 409:
-                        raise
-                names.append(f"{short}/{doc['metadata']['name']}")
-        self.namespace = namespace
+    def apply(self, docs: Iterable[dict[str, Any]], created: list[str]) -> list[str]:
+        """Create each object in the namespace; returns every name as ``<short name>/<name>``.
+        The ones this call created are appended to ``created`` as they are made (so a caller
+        knows what to clean up even when a later create fails); one that exists is left as
+        it is."""
+        namespace, names = self.namespace, []
+        for doc in docs:
+            plural, short = KINDS[doc["kind"]]
+            body = copy.deepcopy(doc)
+            body["metadata"]["namespace"] = namespace
+            name = f"{short}/{body['metadata']['name']}"
+            try:
+                self.custom.create_namespaced_custom_object(
+                    db.GROUP, db.VERSION, namespace, plural, body
+                )
+            except k8s.ApiException as exc:
+                if exc.status != 409:
+                    raise
+            else:
+                created.append(name)
+            names.append(name)
         return names
+
+    def delete(self, names: Iterable[str]) -> None:
+        """Delete these objects (the operator's finalizer then acts on Astra)."""
+        plurals = {short: plural for plural, short in KINDS.values()}
+        for name in names:
+            short, _, object_name = name.partition("/")
+            try:
+                self.custom.delete_namespaced_custom_object(
+                    db.GROUP, db.VERSION, self.namespace, plurals[short], object_name
+                )
+            except k8s.ApiException as exc:
+                if exc.status != 404:
+                    raise
+
+    def remaining(self, names: Iterable[str]) -> list[str]:
+        """Which of these objects still exist."""
+        objects = self._objects()
+        return [name for name in names if name in objects]
+
+    def astra_ids(self, names: Iterable[str]) -> dict[str, str]:
+        """The Astra ID each object records in status (databaseID, roleID), by name."""
+        objects = self._objects()
+        found = {}
+        for name in names:
+            status = objects.get(name, {}).get("status", {})
+            astra_id = status.get("databaseID") or status.get("roleID")
+            if astra_id:
+                found[name] = str(astra_id)
+        return found
+
+    def unsettled(self, names: list[str]) -> list[str]:
+        """One line per object that is not settled: what its conditions say."""
+        objects = self._objects()
+        lines = []
+        for name in names:
+            obj = objects.get(name)
+            if obj is None:
+                lines.append(f"{name}: not found")
+                continue
+            if _settled(obj):
+                continue
+            status = obj.get("status", {})
+            said = [
+                f"{c['type']}={c['status']} {c['reason']}: {c.get('message', '')}".rstrip(": ")
+                for c in status.get("conditions", [])
+                if c["type"] in ("Ready", "Synced")
+            ]
+            if status.get("observedGeneration") != obj["metadata"].get("generation"):
+                said.append("its latest spec is not reconciled yet")
+            lines.append(f"{name}: " + ("; ".join(said) or "no status yet"))
+        return lines
 
     def _objects(self) -> dict[str, dict[str, Any]]:
         found = {}
@@ -118,16 +176,65 @@ class DevKube:
     def all_settled(self, names: list[str]) -> bool:
         """Every object reconciled at its generation, Synced, and Ready (or parked as asked)."""
         objects = self._objects()
-        for name in names:
-            obj = objects.get(name, {})
-            status = obj.get("status", {})
-            if status.get("observedGeneration") != obj.get("metadata", {}).get("generation"):
-                return False
-            if not _cond(status, "Synced").startswith("True"):
-                return False
-            if _cond(status, "Ready") not in ("True (Available)", "False (Parked)"):
-                return False
-        return True
+        return all(_settled(objects.get(name, {})) for name in names)
+
+
+def _settled(obj: dict[str, Any]) -> bool:
+    status = obj.get("status", {})
+    if status.get("observedGeneration") != obj.get("metadata", {}).get("generation"):
+        return False
+    if not _cond(status, "Synced").startswith("True"):
+        return False
+    return _cond(status, "Ready") in ("True (Available)", "False (Parked)")
+
+
+def read_examples(directory: Path) -> list[dict[str, Any]]:
+    """Every AstraDatabase and AstraRole in the ``*.yaml`` files of ``directory``."""
+    docs = []
+    for path in sorted(directory.glob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc and doc.get("kind") in KINDS:
+                docs.append(doc)
+    return docs
+
+
+def deletable(doc: dict[str, Any]) -> dict[str, Any]:
+    """The object with ``deletionPolicy: Delete`` (and, for a database, ``deletionProtection:
+    false``): deleting it deletes what it made in Astra."""
+    body = copy.deepcopy(doc)
+    spec = body.setdefault("spec", {})
+    spec["deletionPolicy"] = "Delete"
+    if body["kind"] == db.KIND:
+        spec["deletionProtection"] = False
+    return body
+
+
+def describe(doc: dict[str, Any]) -> str:
+    """What the object makes in Astra, in a line: names, provider, regions, tier."""
+    spec, meta = doc.get("spec", {}), doc["metadata"]
+    astra_name = spec.get("name") or meta["name"]
+    if doc["kind"] == db.KIND:
+        regions = " + ".join([spec.get("region", "?"), *spec.get("additionalRegions", [])])
+        tier = spec.get("tier", "serverless")
+        what = [f"{spec.get('cloudProvider', '?')} {regions}", tier]
+        if spec.get("dbType"):
+            what.append(spec["dbType"])
+        if spec.get("capacityUnits"):
+            what.append(f"{spec['capacityUnits']} capacity units")
+        if spec.get("parked"):
+            what.append("parked")
+        return f"database {astra_name!r} (AstraDatabase {meta['name']}): {', '.join(what)}"
+    permissions = len(spec.get("permissions", []))
+    return f"role {astra_name!r} (AstraRole {meta['name']}): {permissions} permissions"
+
+
+def policy(doc: dict[str, Any], default: str) -> str:
+    """What deleting the object does in Astra, as applied."""
+    spec = doc.get("spec", {})
+    chosen = spec.get("deletionPolicy") or f"{default} (the default)"
+    if doc["kind"] == db.KIND and spec.get("deletionProtection"):
+        return f"deletionPolicy {chosen}, deletionProtection true"
+    return f"deletionPolicy {chosen}"
 
 
 def _cond(status: dict[str, Any], type_: str) -> str:

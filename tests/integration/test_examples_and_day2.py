@@ -1,10 +1,8 @@
-"""Every example converges to what its comments promise; day-2 changes; the `dev` command."""
+"""Every example converges to what its comments promise; day-2 changes. (The `dev` command:
+test_dev.py.)"""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -138,58 +136,3 @@ def test_removing_a_keyspace_from_the_spec_never_drops_it(
     wait_for("generation observed", lambda: _settled(databases, "ks", "True/Available"))
     assert "audit" in sim.databases("ks")[0]["info"]["keyspaces"]
     assert sim.count("DELETE /v2/databases/{databaseId}/keyspaces/{keyspaceName}") == 0
-
-
-# Runs a command as its child with this process as the "child subreaper" (prctl), so that every
-# process the command starts, at any depth, is reparented here if it outlives its parent. Once
-# the command has exited, the live children left are exactly its leftovers: they are written to
-# argv[1] as JSON, then killed. Nothing outside the command's own process tree is looked at.
-_SUBREAPER = r"""
-import ctypes, json, os, signal, subprocess, sys
-PR_SET_CHILD_SUBREAPER = 36
-if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1) != 0:
-    sys.exit(f"prctl(PR_SET_CHILD_SUBREAPER): errno {ctypes.get_errno()}")
-code = subprocess.call(sys.argv[2:])
-while True:  # reap the ones that already exited: a zombie is not a leftover
-    try:
-        if os.waitpid(-1, os.WNOHANG)[0] == 0:
-            break
-    except ChildProcessError:
-        break
-me, left = os.getpid(), []
-for entry in os.listdir("/proc"):
-    try:
-        with open(f"/proc/{entry}/stat") as f:
-            state, ppid = f.read().rsplit(")", 1)[1].split()[:2]
-        if int(ppid) == me and state != "Z":
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                left.append([int(entry), f.read().replace(b"\0", b" ").decode().strip()])
-    except (OSError, ValueError):
-        continue
-for pid, _ in left:
-    os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
-with open(sys.argv[1], "w") as f:
-    json.dump(left, f)
-sys.exit(code)
-"""
-
-
-@pytest.mark.usefixtures("cluster")  # the binaries are built (or found) before dev needs them
-def test_dev_command_brings_up_everything_and_tears_it_down(tmp_path: Path) -> None:
-    """The README's main-job command, as a new user runs it (own control plane, simulator);
-    once it has exited, nothing it started (simulator, operator, etcd, kube-apiserver) runs."""
-    leftovers = tmp_path / "leftovers.json"
-    dev = [sys.executable, "-m", "astra_operator.cli", "dev", "--exit-when-ready"]
-    result = subprocess.run(
-        [sys.executable, "-c", _SUBREAPER, str(leftovers), *dev, "--timeout", "90"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "every example is reconciled" in result.stdout
-    assert "kubectl --kubeconfig" in result.stdout
-    assert "control plane stopped" in result.stdout
-    assert json.loads(leftovers.read_text()) == [], "still running after dev exited (killed now)"

@@ -2,12 +2,17 @@
 
 What is checked: ``helm lint --strict``; what the default values, ``watchNamespaces`` and
 ``defaultCredentialsNamespaces`` render (RBAC shape, the same rules for every kind in crds/, the
-one-replica Recreate Deployment, its hardening and ASTRA_* settings, NOTES.txt); values the
-chart refuses; and that the chart's CRDs are byte-equal to crds/.
+one-replica Recreate Deployment, its hardening and ASTRA_* settings, its probes, NOTES.txt);
+values the chart refuses (unknown keys at every level it defines, too); that every value is
+commented in values.yaml and in the schema; that what users copy (NOTES, README, values.yaml)
+names its namespace and quotes `--set` lists for bash; and that the chart's CRDs are byte-equal
+to crds/.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -369,3 +374,195 @@ def test_values_the_operator_cannot_honour_are_refused(
     )
     assert result.returncode != 0, result.stdout
     assert message in result.stderr
+
+
+# --- values: every one documented, none unknown -------------------------------------------
+
+SCHEMA = CHART / "values.schema.json"
+
+
+def _schema() -> Doc:
+    loaded: Doc = json.loads(SCHEMA.read_text())
+    return loaded
+
+
+def _closed_objects(node: Doc, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Doc]]:
+    """Every object node of the schema that lists its properties, with its values path."""
+    found = []
+    if "properties" in node:
+        found.append((path, node))
+        for key, child in node["properties"].items():
+            found += _closed_objects(child, (*path, key))
+    if "items" in node:
+        found += _closed_objects(node["items"], (*path, "0"))
+    return found
+
+
+def test_the_schema_refuses_unknown_keys_wherever_it_lists_the_known_ones() -> None:
+    for path, node in _closed_objects(_schema()):
+        assert node.get("additionalProperties") is False, f"{'.'.join(path) or 'top level'}"
+
+
+def _set_path(path: tuple[str, ...], leaf: str) -> str:
+    out = ""
+    for part in (*path, leaf):
+        out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
+    return out
+
+
+@pytest.mark.parametrize(
+    "path", [p for p, _ in _closed_objects(_schema())], ids=lambda p: ".".join(p) or "top"
+)
+def test_an_unknown_value_is_refused(helm: Helm, path: tuple[str, ...]) -> None:
+    values = ["--set-string", f"{_set_path(path, 'notAValue')}=1"]
+    if path and path[-1] == "0":  # a list item: give it its required fields
+        values += ["--set-string", f"{_set_path(path, 'name')}=X"]
+    result = helm("template", "rel", str(CHART), *values, check=False)
+    assert result.returncode != 0, result.stdout
+    assert "additional properties 'notAValue' not allowed" in result.stderr
+
+
+def test_a_parent_charts_globals_are_accepted(helm: Helm) -> None:
+    render(helm, "--set", "global.imageRegistry=registry.test")
+
+
+def _value_lines() -> list[tuple[tuple[str, ...], int]]:
+    """(path, line index) of every key in values.yaml."""
+    lines = (CHART / "values.yaml").read_text().splitlines()
+    found, stack = [], []  # stack: (indent, key)
+    for index, line in enumerate(lines):
+        match = re.match(r"^( *)([A-Za-z][\w-]*):", line)
+        if not match:
+            continue
+        indent = len(match.group(1))
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        stack.append((indent, match.group(2)))
+        found.append((tuple(k for _, k in stack), index))
+    return found
+
+
+def test_every_value_is_commented() -> None:
+    """Every key the chart defines (the top level and the objects whose keys the schema
+    lists) has a comment on the line above it or at its end. Kubernetes objects passed
+    through (resources, securityContext, ...) are commented as a whole."""
+    lines = (CHART / "values.yaml").read_text().splitlines()
+    closed = {p for p, _ in _closed_objects(_schema())}
+    missing = []
+    for path, index in _value_lines():
+        if path[:-1] not in closed:
+            continue
+        above = lines[index - 1].strip() if index else ""
+        if not above.startswith("#") and " # " not in lines[index]:
+            missing.append(".".join(path))
+    assert not missing, f"values.yaml: no comment for {missing}"
+
+
+def test_values_yaml_and_the_schema_list_the_same_values() -> None:
+    closed = {p: node for p, node in _closed_objects(_schema())}
+    in_yaml = {path for path, _ in _value_lines() if path[:-1] in closed}
+    in_schema = {(*p, key) for p, node in closed.items() for key in node["properties"]}
+    in_schema = {p for p in in_schema if "0" not in p and p != ("global",)}
+    assert in_yaml == in_schema
+
+
+# --- probes ------------------------------------------------------------------------------
+
+
+def test_readiness_probe_uses_the_endpoint_the_operator_serves(helm: Helm) -> None:
+    [container] = one(render(helm), "Deployment")["spec"]["template"]["spec"]["containers"]
+    ready, live = container["readinessProbe"], container["livenessProbe"]
+    # kopf serves exactly one path, the one in --liveness, once the operator has started.
+    [arg] = [a for a in container["args"] if a.startswith("--liveness=")]
+    served = re.fullmatch(r"--liveness=http://0\.0\.0\.0:(\d+)(/\S*)", arg)
+    assert served is not None, arg
+    [port] = [p for p in container["ports"] if p["name"] == ready["httpGet"]["port"]]
+    assert (str(port["containerPort"]), ready["httpGet"]["path"]) == served.groups()
+    assert ready["httpGet"] == live["httpGet"]
+    assert ready["periodSeconds"] < live["periodSeconds"]
+
+
+def test_readiness_alone_still_serves_the_endpoint(helm: Helm) -> None:
+    docs = render(helm, "--set", "livenessProbe.enabled=false")
+    [container] = one(docs, "Deployment")["spec"]["template"]["spec"]["containers"]
+    assert "livenessProbe" not in container
+    assert container["readinessProbe"]["httpGet"]["port"] == "health"
+    assert container["args"] == ["--liveness=http://0.0.0.0:8080/healthz"]
+    docs = render(helm, "--set", "livenessProbe.enabled=false,readinessProbe.enabled=false")
+    [container] = one(docs, "Deployment")["spec"]["template"]["spec"]["containers"]
+    assert "readinessProbe" not in container
+    assert "ports" not in container
+    assert "args" not in container or not container["args"]
+
+
+# --- what users copy: NOTES and --set lists ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["--set", "watchNamespaces={team-a}"],
+        [
+            "--set",
+            "watchNamespaces={team-a,team-b}",
+            "--set",
+            "defaultCredentialsNamespaces={team-a}",
+        ],
+        ["--set", "watchNamespaces={ops,team-a}"],
+        [],
+    ],
+    ids=["watched", "watched-default-token", "watched-release-ns", "all-namespaces"],
+)
+def test_every_kubectl_line_in_the_notes_names_its_namespace(
+    helm: Helm, tmp_path: Path, values: list[str]
+) -> None:
+    text = notes(helm, tmp_path, *values)
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip().startswith("kubectl")]
+    assert lines
+    for line in lines:
+        if line.startswith(("kubectl create namespace", "kubectl apply --server-side -f crds/")):
+            continue
+        assert re.match(r"kubectl -n [a-z0-9-]+ ", line), f"no -n: {line!r}\n{text}"
+    applied = [ln for ln in lines if " apply -f examples/" in ln]
+    assert len(applied) == 1
+    where = applied[0].split()[2]
+    if values:  # the namespace the examples go to is watched
+        assert where in values[1].split("=")[1].strip("{}").split(",")
+    # ... and has the Secret the example reads (spec.credentials.secretRef: astra-credentials)
+    secret = [ln for ln in lines if "create secret generic astra-credentials" in ln]
+    assert any(ln.split()[2] == where for ln in secret), text
+
+
+def _set_words(text: str) -> list[str]:
+    """The value words of every `--set` with braces, as written (quotes included)."""
+    return re.findall(
+        r"--set(?:-string)? ('[^']*\{[^']*'|\"[^\"]*\{[^\"]*\"|[^\s`'\"]*\{\S*)", text
+    )
+
+
+def _bash_words(word: str) -> list[str]:
+    out = subprocess.run(
+        ["bash", "-c", f"printf '%s\\n' {word}"], capture_output=True, text=True, check=True
+    )
+    return out.stdout.splitlines()
+
+
+def test_lists_given_with_set_are_quoted_where_users_copy_them(helm: Helm, tmp_path: Path) -> None:
+    readme = (REPO / "README.md").read_text()
+    install = readme[readme.index("## Install on a cluster") : readme.index("## What you get")]
+    texts = {
+        "README install section": install,
+        "values.yaml": (CHART / "values.yaml").read_text(),
+        "NOTES": notes(helm, tmp_path / "a", "--set", "watchNamespaces={team-a}"),
+        "NOTES (default)": notes(helm, tmp_path / "b"),
+    }
+    seen = 0
+    for where, text in texts.items():
+        for word in _set_words(text):
+            seen += 1
+            assert len(_bash_words(word)) == 1, f"{where}: bash splits --set {word}"
+    assert seen >= 3
+    assert _bash_words("watchNamespaces={team-a,team-b}") == [
+        "watchNamespaces=team-a",
+        "watchNamespaces=team-b",
+    ], "the check itself: unquoted, bash expands the braces"

@@ -15,6 +15,7 @@ import re
 import signal
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from kubernetes import client as k8s
 
 from astra_operator.controlplane import plane
 from tests.conftest import REPO, Cluster, Kubectl, ServiceAccountKubeconfig
-from tests.e2e.conftest import CRD, Helm, Release, can_i, release_names
+from tests.e2e.conftest import CHART, CRD, Helm, Release, can_i, release_names
 from tests.integration.conftest import FAST_ENV, Databases, Sim, put_secret, wait_for
 
 pytestmark = pytest.mark.integration
@@ -45,7 +46,9 @@ class ChartOperator:
         self.log = log
         entrypoint = Path(sys.executable).with_name("astra-operator")  # the image's ENTRYPOINT
         local = f"127.0.0.1:{self.port}"
-        args = [a.replace("0.0.0.0:8080", local) for a in release.container["args"]]
+        self.container = release.container
+        self.release_args: list[str] = release.container["args"]
+        args = [a.replace("0.0.0.0:8080", local) for a in self.release_args]
         self.argv = [str(entrypoint), "run", *args]
         inherited = {k: v for k, v in os.environ.items() if not k.startswith(("ASTRA_", "KUBE"))}
         self.env = {
@@ -75,10 +78,20 @@ class ChartOperator:
             self.proc.wait(10)
 
     def healthy(self) -> bool:
+        return self.probe("livenessProbe") == 200
+
+    def probe(self, kind: str) -> int | None:
+        """What the kubelet's ``kind`` (livenessProbe, readinessProbe) of the Deployment gets:
+        the HTTP status, None when nothing answers."""
+        get = self.container[kind]["httpGet"]
+        [port] = [p for p in self.container["ports"] if p["name"] == get["port"]]
+        assert f"0.0.0.0:{port['containerPort']}{get['path']}" in " ".join(self.release_args), (
+            "the probe's port and path are not what the operator serves"
+        )
         try:
-            return httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=2).status_code == 200
+            return httpx.get(f"http://127.0.0.1:{self.port}{get['path']}", timeout=2).status_code
         except httpx.HTTPError:
-            return False
+            return None
 
 
 def container_env(container: dict[str, Any], namespace: str) -> dict[str, str]:
@@ -150,6 +163,7 @@ def reconcile_and_release(
     assert wait_for("plain's Secret", lambda: read_secret(kube_api, namespace, "plain"))
     assert "Created" in [reason for _, reason, _ in databases.events("rag-vectors")]
     assert operator.healthy(), "kopf's liveness endpoint did not answer 200"
+    assert operator.probe("readinessProbe") == 200, "the readiness probe would fail"
     ids = []
     for name in ("rag-vectors", "plain"):
         ids.append(str((databases.get(name) or {})["status"]["databaseID"]))
@@ -211,3 +225,33 @@ def test_operator_with_the_charts_permissions_reconciles_the_example(
     assert "NotFound" in gone.stderr, gone
     # Helm never deletes crds/: the CRD (and so every user's objects) outlives the release.
     kubectl("get", CRD)
+
+
+def test_watch_namespaces_that_do_not_exist_are_refused_before_anything_is_applied(
+    helm_cluster: Helm, kubectl: Kubectl, namespace: str
+) -> None:
+    name, missing = f"ao-{uuid.uuid4().hex[:6]}", f"nowhere-{uuid.uuid4().hex[:6]}"
+    watch = f"watchNamespaces={{{namespace},{missing}}}"
+    result = helm_cluster("install", name, str(CHART), "-n", namespace, "--set", watch, check=False)
+    assert result.returncode != 0, result.stdout
+    assert f"namespace {missing} does not exist" in result.stderr
+    assert f"kubectl create namespace {missing}" in result.stderr
+    assert name not in release_names(helm_cluster, namespace)
+    gone = kubectl("get", "clusterrole", f"{name}-astra-operator", check=False)
+    assert "NotFound" in gone.stderr, "something was applied"
+
+
+def test_the_release_namespace_may_be_watched_and_created_by_helm(
+    helm_cluster: Helm, kubectl: Kubectl, app_namespace: str, cluster: Cluster
+) -> None:
+    """--create-namespace makes the release namespace after the chart is rendered: it is not
+    refused as missing."""
+    name, fresh = f"ao-{uuid.uuid4().hex[:6]}", f"ops-{uuid.uuid4().hex[:6]}"
+    watch = f"watchNamespaces={{{fresh},{app_namespace}}}"
+    helm_cluster("install", name, str(CHART), "-n", fresh, "--create-namespace", "--set", watch)
+    try:
+        assert kubectl("get", "role", "-n", app_namespace, "-o", "name").stdout.strip()
+    finally:
+        helm_cluster("uninstall", name, "-n", fresh)
+        if not cluster.is_local:
+            kubectl("delete", "namespace", fresh, "--wait=false")

@@ -57,6 +57,7 @@ app.kubernetes.io/component: operator
 {{- fail (printf "watchNamespaces takes exact names, not globs or negations (%q): the chart creates one Role per namespace" .) }}
 {{- end }}
 {{- end }}
+{{- include "astra-operator.validateNamespaces" . }}
 {{- if and .Values.credentials.create (not .Values.credentials.token) }}
 {{- fail "credentials.token is required when credentials.create is true" }}
 {{- end }}
@@ -68,6 +69,34 @@ app.kubernetes.io/component: operator
 {{- range $served }}
 {{- if and (ne . "*") (not (has . $.Values.watchNamespaces)) }}
 {{- fail (printf "defaultCredentialsNamespaces lists %q, which is not in watchNamespaces: the operator never sees objects there" .) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Every watched namespace must exist: the chart creates a Role in each, and never the namespace
+itself (helm uninstall would delete it, with everything in it). Checked against the cluster
+(listing namespaces, which the chart's own ClusterRole grants in this mode, so whoever may
+install it may list them); the release namespace is exempt (--create-namespace makes it).
+`helm template` (ArgoCD) has no cluster to look at: the lookup is empty and nothing is checked.
+*/}}
+{{- define "astra-operator.validateNamespaces" -}}
+{{- if .Values.watchNamespaces }}
+{{- $listed := lookup "v1" "Namespace" "" "" }}
+{{- if $listed }}
+{{- $existing := list }}
+{{- range ($listed.items | default list) }}
+{{- $existing = append $existing .metadata.name }}
+{{- end }}
+{{- $missing := list }}
+{{- range (uniq .Values.watchNamespaces) }}
+{{- if and (ne . $.Release.Namespace) (not (has . $existing)) }}
+{{- $missing = append $missing . }}
+{{- end }}
+{{- end }}
+{{- if $missing }}
+{{- fail (printf "watchNamespaces: namespace %s does not exist. Create it first (kubectl create namespace %s), then install: the chart creates a Role in each watched namespace but never the namespace itself (helm uninstall would delete it, with everything in it)" (join ", " $missing) (join " " $missing)) }}
 {{- end }}
 {{- end }}
 {{- end }}

@@ -77,6 +77,12 @@ NAMESPACED_RULES = {
     ("astra.operator.dev", "astraroles", "patch"),
     ("astra.operator.dev", "astraroles/status", "patch"),
     ("astra.operator.dev", "astraroles/finalizers", "update"),
+    ("astra.operator.dev", "astratokens", "get"),
+    ("astra.operator.dev", "astratokens", "list"),
+    ("astra.operator.dev", "astratokens", "watch"),
+    ("astra.operator.dev", "astratokens", "patch"),
+    ("astra.operator.dev", "astratokens/status", "patch"),
+    ("astra.operator.dev", "astratokens/finalizers", "update"),
     ("", "events", "create"),
     ("", "secrets", "get"),
     ("", "secrets", "create"),
@@ -298,7 +304,13 @@ def notes(helm: Helm, tmp_path: Path, *values: str) -> str:
 @pytest.mark.parametrize(
     ("values", "says"),
     [
-        ([], ["AstraDatabase and AstraRole objects in all namespaces", "token in ops only"]),
+        (
+            [],
+            [
+                "AstraDatabase, AstraRole and AstraToken objects in all namespaces",
+                "token in ops only",
+            ],
+        ),
         (
             ["--set", "watchNamespaces={team-a}"],
             ["objects in: team-a", "serves no watched namespace", "their own Astra token"],

@@ -4,8 +4,9 @@ apiserver (SelfSubjectAccessReview through ``kubectl auth can-i``) and shown by 
 The allowed side is what the operator needs (test_chart_install.py proves it is enough); the
 refused side is a sample of what it must never get: other kinds, verbs it has no use for,
 listing Secrets, RBAC escalation, anything outside the watched namespaces, and the default token
-Secret when no watched namespace may use it. Both kinds (AstraDatabase, AstraRole) get the same
-rules; for AstraRole the writes are also made for real with the ServiceAccount's token.
+Secret when no watched namespace may use it. Every kind (AstraDatabase, AstraRole, AstraToken)
+gets the same rules; for AstraRole the writes are also made for real with the ServiceAccount's
+token.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ pytestmark = pytest.mark.integration
 
 ADB = "astradatabases.astra.operator.dev"
 ARO = "astraroles.astra.operator.dev"
-KINDS = (ADB, ARO)
+ATO = "astratokens.astra.operator.dev"
+KINDS = (ADB, ARO, ATO)
 CRDS = "customresourcedefinitions.apiextensions.k8s.io"
 # (verb, resource, where): resource is "kind", "kind/name" or "kind:subresource"; where is "app"
 # (the watched namespace), "release" (the chart's own), "other" (neither), "all" (every

@@ -114,34 +114,37 @@ in the release namespace only, which serves nothing when watchNamespaces leaves 
 
 {{/*
 Rules in the namespaces the operator serves (a ClusterRole when it watches all namespaces,
-a Role per watched namespace otherwise). Both kinds (AstraDatabase, AstraRole) run on the same
-engine and get the same rules. Each rule, and why:
-- astradatabases, astraroles get/list/watch/patch: kopf lists and watches them, patches its
-  annotations and our finalizer; the reconciler reads each object fresh (get) before a pass,
-  and an AstraRole reads the AstraDatabases its spec.resources[].databaseRef name (get).
-- astradatabases/status, astraroles/status patch: the reconciler merge-patches status (phase,
-  conditions, ids).
-- astradatabases/finalizers update: connection Secrets carry an ownerReference with
-  blockOwnerDeletion, which clusters running the OwnerReferencesPermissionEnforcement
-  admission plugin (OpenShift, hardened clusters) only allow with this permission.
-  astraroles/finalizers update: the same rule for AstraRole, so both kinds carry one rule set
-  (an AstraRole owns no Kubernetes object today).
+a Role per watched namespace otherwise). Every kind (AstraDatabase, AstraRole, AstraToken) runs
+on the same engine and gets the same rules. Each rule, and why:
+- astradatabases, astraroles, astratokens get/list/watch/patch: kopf lists and watches them,
+  patches its annotations and our finalizer; the reconciler reads each object fresh (get)
+  before a pass, an AstraRole reads the AstraDatabases its spec.resources[].databaseRef name
+  and an AstraToken the AstraRoles its spec.roles[].roleRef name (get).
+- astradatabases/status, astraroles/status, astratokens/status patch: the reconciler
+  merge-patches status (phase, conditions, ids).
+- astradatabases/finalizers, astratokens/finalizers update: connection Secrets and token
+  Secrets carry an ownerReference with blockOwnerDeletion, which clusters running the
+  OwnerReferencesPermissionEnforcement admission plugin (OpenShift, hardened clusters) only
+  allow with this permission. astraroles/finalizers update: the same rule for AstraRole, so
+  every kind carries one rule set (an AstraRole owns no Kubernetes object today).
 - events create: our Events (kopf.event) are core v1 Events, posted with POST only.
 - secrets get/create/update: reads token Secrets (spec.credentials.secretRef), creates and
-  replaces connection Secrets. Names are user-chosen, so resourceNames cannot narrow this;
-  use watchNamespaces to narrow it to namespaces.
-Never granted: create/update/delete of either kind (users own their objects), status update
-(only merge patches), listing or watching Secrets.
+  replaces connection Secrets and AstraToken output Secrets (reads them back to notice one
+  deleted or edited by hand; with deletionPolicy Retain, update drops its ownerReference).
+  Names are user-chosen, so resourceNames cannot narrow this; use watchNamespaces to narrow it
+  to namespaces.
+Never granted: create/update/delete of any kind (users own their objects), status update
+(only merge patches), listing, watching or deleting Secrets.
 */}}
 {{- define "astra-operator.namespacedRules" -}}
 - apiGroups: ["astra.operator.dev"]
-  resources: ["astradatabases", "astraroles"]
+  resources: ["astradatabases", "astraroles", "astratokens"]
   verbs: ["get", "list", "watch", "patch"]
 - apiGroups: ["astra.operator.dev"]
-  resources: ["astradatabases/status", "astraroles/status"]
+  resources: ["astradatabases/status", "astraroles/status", "astratokens/status"]
   verbs: ["patch"]
 - apiGroups: ["astra.operator.dev"]
-  resources: ["astradatabases/finalizers", "astraroles/finalizers"]
+  resources: ["astradatabases/finalizers", "astraroles/finalizers", "astratokens/finalizers"]
   verbs: ["update"]
 - apiGroups: [""]
   resources: ["events"]

@@ -314,6 +314,14 @@ class Databases:
             obj = self.get(name) or {}
             raise AssertionError(f"{exc}\nstatus of {name}: {obj.get('status')}") from None
 
+    def wait_event(self, name: str, type_: str, reason: str, timeout: float = 10.0) -> None:
+        """An Event is posted right after the status write a condition wait sees: wait for it."""
+        wait_for(
+            f"a {type_} {reason} event on {name}",
+            lambda: (type_, reason) in [(t, r) for t, r, _ in self.events(name)],
+            timeout,
+        )
+
     def events(self, name: str) -> list[tuple[str, str, str]]:
         items = self.core.list_namespaced_event(
             self.namespace, field_selector=f"involvedObject.name={name}"

@@ -171,7 +171,7 @@ def test_second_adopter_is_already_managed_never_writes_and_its_deletion_never_t
     assert f"{namespace}/first" in synced["message"]
     assert x in synced["message"]
     assert "databaseID" not in status(databases, "second")
-    assert ("Warning", "AlreadyManaged") in [(t, r) for t, r, _ in databases.events("second")]
+    databases.wait_event("second", "Warning", "AlreadyManaged")
     time.sleep(2.5)  # a poll interval: still nothing written
     assert write_calls(sim) == before
     [shared] = sim.databases("shared")
@@ -254,7 +254,7 @@ def test_two_objects_recording_one_database_the_older_keeps_it(
     wait_for("younger to go", lambda: databases.get("younger") is None, timeout=30)
     assert astra_status(sim, x) == "ACTIVE"
     assert sim.count(TERMINATE) == 0
-    assert ("Normal", "Released") in [(t, r) for t, r, _ in databases.events("younger")]
+    databases.wait_event("younger", "Normal", "Released")
 
 
 # --- 3. adoption checks identity ------------------------------------------------------------

@@ -165,7 +165,7 @@ def test_database_terminated_outside_is_reported_and_not_recreated(
     assert "terminated outside Kubernetes" in ready["message"]
     synced = databases.condition("victim", "Synced")
     assert (synced["status"], synced["reason"]) == ("False", "DatabaseNotFound")
-    assert ("Warning", "DatabaseNotFound") in [(t, r) for t, r, _ in databases.events("victim")]
+    databases.wait_event("victim", "Warning", "DatabaseNotFound")
     sim.admin("POST", f"/_sim/databases/{victim['id']}/external", {"action": "delete"})
     wait_for("a few more polls", lambda: sim.count("GET /v2/databases/{databaseId}") > 8)
     assert sim.count(CREATE) == 1
@@ -331,7 +331,7 @@ def test_database_ending_in_error_is_reported_not_guessed_at(
     databases.apply("broken", SERVERLESS)
     ready = databases.wait_condition("broken", "Ready", "False", "Unavailable")
     assert "ERROR" in ready["message"]
-    assert ("Warning", "Unavailable") in [(t, r) for t, r, _ in databases.events("broken")]
+    databases.wait_event("broken", "Warning", "Unavailable")
     assert sim.count(CREATE) == 1
 
 

@@ -101,7 +101,7 @@ def test_spec_edit_updates_the_same_role_and_drift_is_reverted_or_recreated(
         ),  # type: ignore[index]
     )
     assert [r["ID"] for r in astra_roles(sim, "ops-2")] == [new_id]
-    assert "Recreating" in [r for _, r, _ in roles.events("ops")]
+    roles.wait_event("ops", "Warning", "Recreating")
 
 
 def test_a_second_object_for_one_role_is_already_managed(

@@ -7,9 +7,10 @@
 -- Order matters, first match wins:
 --   1. no status yet                                  -> Progressing
 --   2. paused (annotation astra.operator.dev/paused)  -> Suspended (nothing is reconciled)
---   3. status.observedGeneration behind generation    -> Progressing (spec not acted on yet)
---   4. Synced=False (any reason but ReconcilePaused)  -> Degraded: the spec cannot be applied
+--   3. Synced=False for this generation (any reason but ReconcilePaused) -> Degraded: the spec
+--      cannot be applied
 --      (rejected spec, missing token Secret, API errors, lost database, deletion protected)
+--   4. status.observedGeneration behind generation -> Progressing (not acted on yet)
 --   5. Ready: True/Available -> Healthy; True/Updating or Creating/Updating/Deleting/Unknown
 --      -> Progressing; Parked or Hibernated -> Suspended (on purpose, or idle: a request resumes
 --      it); Terminated, Unavailable, Suspended (by Astra, e.g. credits exhausted) -> Degraded.
@@ -54,16 +55,19 @@ local function check(o)
   end
   local generation = o.metadata and o.metadata.generation
   local observed = status.observedGeneration
-  if generation ~= nil and (observed == nil or observed < generation) then
-    return say("Progressing", "Waiting for the operator to act on generation " .. generation)
-  end
-
   local synced = condition(status.conditions, "Synced")
-  if synced ~= nil and synced.status == "False" then
+  -- A failure about the current generation shows even when the operator could not act on it
+  -- (no usable credentials leave observedGeneration behind).
+  local current = synced ~= nil and (generation == nil or synced.observedGeneration == nil
+    or synced.observedGeneration == generation)
+  if current and synced.status == "False" then
     if synced.reason == "ReconcilePaused" then
       return say("Suspended", synced.message)
     end
     return say("Degraded", (synced.reason or "") .. ": " .. (synced.message or ""))
+  end
+  if generation ~= nil and (observed == nil or observed < generation) then
+    return say("Progressing", "Waiting for the operator to act on generation " .. generation)
   end
 
   local ready = condition(status.conditions, "Ready")

@@ -7,11 +7,11 @@
 -- Order matters, first match wins:
 --   1. no status yet                                  -> Progressing
 --   2. paused (annotation astra.operator.dev/paused)  -> Suspended (nothing is reconciled)
---   3. status.observedGeneration behind generation    -> Progressing (spec not acted on yet)
---   4. Synced=False: WaitingForDatabase -> Progressing (a referenced AstraDatabase has no ID
+--   3. Synced=False for this generation: WaitingForDatabase -> Progressing (a referenced AstraDatabase has no ID
 --      yet: waiting for a dependency, not a failure); ReconcilePaused -> Suspended; any other
 --      reason -> Degraded: the spec cannot be applied (rejected spec, missing token Secret,
 --      API errors, adoption refused)
+--   4. status.observedGeneration behind generation -> Progressing (not acted on yet)
 --   5. Ready: True -> Healthy; Unavailable -> Degraded; Creating, Deleting or anything else
 --      -> Progressing.
 
@@ -53,12 +53,12 @@ local function check(o)
   end
   local generation = o.metadata and o.metadata.generation
   local observed = status.observedGeneration
-  if generation ~= nil and (observed == nil or observed < generation) then
-    return say("Progressing", "Waiting for the operator to act on generation " .. generation)
-  end
-
   local synced = condition(status.conditions, "Synced")
-  if synced ~= nil and synced.status == "False" then
+  -- A failure about the current generation shows even when the operator could not act on it
+  -- (no usable credentials leave observedGeneration behind).
+  local current = synced ~= nil and (generation == nil or synced.observedGeneration == nil
+    or synced.observedGeneration == generation)
+  if current and synced.status == "False" then
     if synced.reason == "WaitingForDatabase" then
       return say("Progressing", synced.message)
     end
@@ -66,6 +66,9 @@ local function check(o)
       return say("Suspended", synced.message)
     end
     return say("Degraded", (synced.reason or "") .. ": " .. (synced.message or ""))
+  end
+  if generation ~= nil and (observed == nil or observed < generation) then
+    return say("Progressing", "Waiting for the operator to act on generation " .. generation)
   end
 
   local ready = condition(status.conditions, "Ready")

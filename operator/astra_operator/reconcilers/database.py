@@ -62,7 +62,8 @@ class DatabaseKind:
 
     async def same_name(self, p: Pass, token: str) -> list[str]:
         name = logic.astra_name(p.obj.spec, p.obj.ref.name)
-        return logic.same_name(name, await p.deps.astra.list_databases(token=token))
+        listed = await p.shared("databases", lambda: p.deps.astra.list_databases(token=token))
+        return logic.same_name(name, listed)
 
     def marker(self, p: Pass, existing: list[str]) -> db.CreatePending:
         return logic.pending_marker(p.obj.spec, p.obj.ref.name, p.now, existing)

@@ -11,11 +11,12 @@ A kind plugs in with a :class:`Kind` (a small manager: see ``reconcilers/databas
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Final, Generic, Literal, Protocol, TypeVar
+from typing import Any, Final, Generic, Literal, Protocol, TypeVar
 
 from astra_operator import config
 from astra_operator.astra import errors, redaction
@@ -41,12 +42,15 @@ CREDENTIALS_RECHECK: Final = 2.0
 """Seconds between re-reads of a missing or unusable token Secret, shared by every object
 that uses it: a created or fixed Secret is noticed within about this long. (The operator may
 not list or watch Secrets: that would let it read every Secret of a namespace.)"""
+SHARED_TTL: Final = 2.0
+"""Seconds a shared list result (Pass.shared) is reused by other passes."""
 STATUS_REFRESH: Final = 300.0
 """Seconds after which lastObservedTime is rewritten even when nothing else changed."""
 
 SecretKey = tuple[str, str, str]
 
 
+T = TypeVar("T")
 SpecT = TypeVar("SpecT", bound=common.SpecModel)
 StatusT = TypeVar("StatusT", bound=common.ResourceStatus)
 
@@ -150,6 +154,10 @@ class Deps:
     """Secrets found missing or unusable recently, with when: re-read every CREDENTIALS_RECHECK."""
     org_ids: dict[str, str] = dataclasses.field(default_factory=dict)
     """The organization of each token (by its Secret), from the current-organization call."""
+    shared: dict[tuple[str, SecretKey], tuple[datetime, asyncio.Future[Any]]] = dataclasses.field(
+        default_factory=dict
+    )
+    """Results of list calls shared by concurrent passes with one credential (see Pass.shared)."""
     scratch: dict[str, dict[str, object]] = dataclasses.field(default_factory=dict)
     """Per-object memory a kind keeps between passes (by uid), e.g. when a 404 was first seen."""
 
@@ -308,6 +316,36 @@ class Pass(Generic[SpecT, StatusT]):
         )
         self.warn_once(result.synced.reason, result.synced.message)
         return self.outcome([result.synced], result.retry_after, failed=True)
+
+    async def shared(
+        self, name: str, fetch: Callable[[], Awaitable[T]], ttl: float = SHARED_TTL
+    ) -> T:
+        """``fetch()``'s result, shared with every pass that asks for ``name`` with the same
+        credential while one is in flight or younger than ``ttl`` seconds: with hundreds of
+        objects being created at once, one list of the organization serves them all."""
+        key = (name, self.secret_key())
+        known = self.deps.shared.get(key)
+        fresh = known is not None and (self.now - known[0]).total_seconds() < ttl
+        if known is not None and fresh and not (known[1].done() and known[1].exception()):
+            result: T = await asyncio.shield(known[1])
+            return result
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.deps.shared[key] = (self.now, future)
+        try:
+            value = await fetch()
+        except BaseException as exc:
+            self.deps.shared.pop(key, None)
+            # Waiters get an error of ours, never a cancellation that is not theirs.
+            shared_exc = (
+                exc
+                if isinstance(exc, Exception)
+                else errors.TransportError(f"the shared {name} list was abandoned")
+            )
+            future.set_exception(shared_exc)
+            future.exception()  # retrieved: no "never retrieved" warning
+            raise
+        future.set_result(value)
+        return value
 
     def removals_held(self) -> bool:
         """Removals wait: this object adopted its resource and the user has not confirmed."""

@@ -119,7 +119,8 @@ class RoleKind:
 
     async def same_name(self, p: Pass, token: str) -> list[str]:
         name = logic.astra_name(p.obj.spec, p.obj.ref.name)
-        return logic.same_name(name, await p.deps.astra.list_roles(token=token))
+        listed = await p.shared("roles", lambda: p.deps.astra.list_roles(token=token))
+        return logic.same_name(name, listed)
 
     def marker(self, p: Pass, existing: list[str]) -> common.CreatePending:
         return logic.pending_marker(p.obj.spec, p.obj.ref.name, p.now, existing)

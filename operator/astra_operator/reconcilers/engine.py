@@ -347,6 +347,40 @@ class Pass(Generic[SpecT, StatusT]):
         future.set_result(value)
         return value
 
+    async def organization(self, token: str) -> str:
+        """The token's organization, asked once per credential."""
+        key = "/".join(self.secret_key())
+        if key not in self.deps.org_ids:
+            area, self.area, self.action = self.area, "organization", "read"
+            org = await self.deps.astra.current_organization(token=token)
+            self.deps.org_ids[key] = org.id
+            self.area = area
+        return self.deps.org_ids[key]
+
+    async def referenced(
+        self, plural: str, id_label: str, names: Iterable[str]
+    ) -> tuple[dict[str, str], list[str], list[str]]:
+        """The Astra IDs other objects of this namespace record (``status.<id_label>``), by
+        name, and the names that are missing or have no ID yet. This object is woken when any
+        of them changes (``Deps.dependents``): waiting never depends on a poll."""
+        found: dict[str, str] = {}
+        missing: list[str] = []
+        without: list[str] = []
+        namespace, names = self.obj.ref.namespace, list(names)
+        self.deps.dependents.depend(self.obj.uid, [(plural, namespace, n) for n in names])
+        for name in names:
+            try:
+                raw = await self.deps.kube.get(kube_api.ObjectRef(plural, namespace, name))
+            except kube_api.ObjectGone:
+                missing.append(name)
+                continue
+            recorded = as_mapping(raw.get("status")).get(id_label)
+            if isinstance(recorded, str) and recorded:
+                found[name] = recorded
+            else:
+                without.append(name)
+        return found, missing, without
+
     def removals_held(self) -> bool:
         """Removals wait: this object adopted its resource and the user has not confirmed."""
         return bool(self.status.adopted) and not self.obj.removals_confirmed

@@ -14,7 +14,6 @@ import contextlib
 from typing import Final
 
 from astra_operator.astra import errors, models
-from astra_operator.kube import api as kube_api
 from astra_operator.logic import conditions
 from astra_operator.logic import role as logic
 from astra_operator.reconcilers import engine
@@ -47,37 +46,6 @@ def _org(p: Pass) -> str:
     return str(p.scratch.get("org") or "")
 
 
-async def _organization(p: Pass, token: str) -> str:
-    """The token's organization, asked once per credential."""
-    key = "/".join(p.secret_key())
-    if key not in p.deps.org_ids:
-        p.area, p.action = "organization", "read"
-        org = await p.deps.astra.current_organization(token=token)
-        p.deps.org_ids[key] = org.id
-        p.area = "role"
-    return p.deps.org_ids[key]
-
-
-async def _database_ids(p: Pass) -> tuple[dict[str, str], list[str], list[str]]:
-    """IDs of the referenced AstraDatabases, and those missing or without an ID yet."""
-    found, missing, without = {}, [], []
-    namespace = p.obj.ref.namespace
-    names = logic.database_refs(p.obj.spec)
-    p.deps.dependents.depend(p.obj.uid, [(db.PLURAL, namespace, n) for n in names])
-    for name in names:
-        try:
-            raw = await p.deps.kube.get(kube_api.ObjectRef(db.PLURAL, namespace, name))
-        except kube_api.ObjectGone:
-            missing.append(name)
-            continue
-        recorded = engine.as_mapping(raw.get("status")).get("databaseID")
-        if isinstance(recorded, str) and recorded:
-            found[name] = recorded
-        else:
-            without.append(name)
-    return found, missing, without
-
-
 async def _read(p: Pass, token: str, role_id: str) -> models.Role:
     """GET the role; when the token may list but not read one, find it in the list."""
     p.action = "read"
@@ -108,11 +76,13 @@ class RoleKind:
 
     async def prepare(self, p: Pass, token: str) -> Outcome | None:
         p.area = "role"
-        found, missing, without = await _database_ids(p)
+        found, missing, without = await p.referenced(
+            db.PLURAL, "databaseID", logic.database_refs(p.obj.spec)
+        )
         if missing or without:
             update = logic.waiting_for_databases(missing, without)
             return p.outcome([update], p.config.poll_interval)
-        org = await _organization(p, token)
+        org = await p.organization(token)
         p.scratch["org"] = org
         p.scratch["drns"] = logic.compile_drns(p.obj.spec, org_id=org, database_ids=found)
         return None

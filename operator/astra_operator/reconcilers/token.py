@@ -91,37 +91,6 @@ def _pending_without(p: Pass, *client_ids: str | None) -> tuple[tk.PendingRevoca
     return tuple(r for r in logic.pending(p.status) if r.client_id not in client_ids)
 
 
-async def _organization(p: Pass, token: str) -> str:
-    """The token's organization, asked once per credential."""
-    key = "/".join(p.secret_key())
-    if key not in p.deps.org_ids:
-        p.area, p.action = "organization", "read"
-        org = await p.deps.astra.current_organization(token=token)
-        p.deps.org_ids[key] = org.id
-        p.area = "token"
-    return p.deps.org_ids[key]
-
-
-async def _role_ids(p: Pass) -> tuple[dict[str, str], list[str], list[str]]:
-    """roleIDs of the referenced AstraRoles, and those missing or without an ID yet."""
-    found, missing, without = {}, [], []
-    namespace = p.obj.ref.namespace
-    names = logic.role_refs(p.obj.spec)
-    p.deps.dependents.depend(p.obj.uid, [(rl.PLURAL, namespace, n) for n in names])
-    for name in names:
-        try:
-            raw = await p.deps.kube.get(kube_api.ObjectRef(rl.PLURAL, namespace, name))
-        except kube_api.ObjectGone:
-            missing.append(name)
-            continue
-        recorded = engine.as_mapping(raw.get("status")).get("roleID")
-        if isinstance(recorded, str) and recorded:
-            found[name] = recorded
-        else:
-            without.append(name)
-    return found, missing, without
-
-
 async def _secret_view(p: Pass) -> logic.SecretView | None:
     """The output Secret, as far as the decisions need it (values only as a digest)."""
     secret = await p.deps.kube.read_secret(p.obj.ref.namespace, _secret_name(p))
@@ -313,10 +282,12 @@ class TokenKind:
 
     async def prepare(self, p: Pass, token: str) -> Outcome | None:
         p.area = "token"
-        found, missing, without = await _role_ids(p)
+        found, missing, without = await p.referenced(
+            rl.PLURAL, "roleID", logic.role_refs(p.obj.spec)
+        )
         if missing or without:
             return p.outcome([logic.waiting_for_roles(missing, without)], p.config.poll_interval)
-        p.scratch["org"] = await _organization(p, token)
+        p.scratch["org"] = await p.organization(token)
         builtin: dict[str, str] = {}
         names = logic.builtin_names(p.obj.spec)
         if names:

@@ -245,18 +245,9 @@ class Kube:
         _request_timeout: tuple[float, float],
     ) -> None:
         timeout = _request_timeout
-        try:
-            current = self._core.read_namespaced_secret(name, namespace, _request_timeout=timeout)
-        except k8s.ApiException as exc:
-            if exc.status != 404:
-                raise
-            self._core.create_namespaced_secret(namespace, body, _request_timeout=timeout)
+        current = self._owned_or_created(namespace, name, body, owner, timeout, "")
+        if current is None:
             return
-        if owner.uid not in _content(current).owner_uids:
-            raise SecretConflict(
-                f"Secret {namespace}/{name} already exists and does not belong to "
-                f"{owner.kind} {namespace}/{owner.name}; the operator will not overwrite it."
-            )
         if body.metadata is not None and current.metadata is not None:
             body.metadata.resource_version = current.metadata.resource_version
         self._core.replace_namespaced_secret(name, namespace, body, _request_timeout=timeout)
@@ -297,13 +288,34 @@ class Kube:
         _request_timeout: tuple[float, float],
     ) -> bool:
         timeout = _request_timeout
+        advice = ": choose another spec.connectionSecret.name"
+        current = self._owned_or_created(namespace, name, body, owner, timeout, advice)
+        if current is None:
+            return True
+        wanted = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
+        if (current.data or {}) == wanted:
+            return False
+        self._core.replace_namespaced_secret(name, namespace, body, _request_timeout=timeout)
+        return True
+
+    def _owned_or_created(
+        self,
+        namespace: str,
+        name: str,
+        body: k8s.V1Secret,
+        owner: Owner,
+        timeout: tuple[float, float],
+        advice: str,
+    ) -> k8s.V1Secret | None:
+        """The Secret if ``owner`` owns it; created from ``body`` (None) if it did not exist;
+        ``SecretConflict`` naming its owners otherwise."""
         try:
             current = self._core.read_namespaced_secret(name, namespace, _request_timeout=timeout)
         except k8s.ApiException as exc:
             if exc.status != 404:
                 raise
             self._core.create_namespaced_secret(namespace, body, _request_timeout=timeout)
-            return True
+            return None
         meta = current.metadata
         refs = (meta.owner_references if meta else None) or []
         if owner.uid not in {ref.uid for ref in refs}:
@@ -311,13 +323,9 @@ class Kube:
             raise SecretConflict(
                 f"Secret {namespace}/{name} already exists and belongs to "
                 f"{holders or 'no object of this operator'}; the operator will not overwrite "
-                "it: choose another spec.connectionSecret.name."
+                f"it{advice}."
             )
-        wanted = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
-        if (current.data or {}) == wanted:
-            return False
-        self._core.replace_namespaced_secret(name, namespace, body, _request_timeout=timeout)
-        return True
+        return current
 
     async def _run(self, what: str, call: Callable[..., T], *, idempotent: bool) -> T:
         """``call(_request_timeout=...)`` on a worker thread; no answer -> ``KubeUnavailable``."""

@@ -124,6 +124,16 @@ async def test_access_list_add_replace_delete(astra: astra_client.AstraClient) -
     assert [a.address for a in replaced.addresses] == ["8.8.8.8/32"]
     assert replaced.enabled is True
 
+    await astra.update_access_list(
+        db_id,
+        [models.AddressRequest(address="8.8.8.8/32", enabled=False, description="dns")],
+        enabled=False,
+    )
+    patched = await astra.get_access_list(db_id)
+    [entry] = patched.addresses
+    assert (entry.address, entry.enabled, entry.description) == ("8.8.8.8/32", False, "dns")
+    assert patched.enabled is False
+
     await astra.delete_access_list(db_id)
     with contextlib.suppress(errors.NotFound):
         assert (await astra.get_access_list(db_id)).addresses == []

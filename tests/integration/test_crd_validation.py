@@ -117,6 +117,26 @@ INVALID = [
     ),
     _bad("policy-enum", 'Unsupported value: "Orphan"', deletionPolicy="Orphan"),
     _bad(
+        "access-cidr",
+        'spec.accessList.addresses[0].address: Invalid value: "10.0.0.0/33": must be an IPv4',
+        accessList={"addresses": [{"address": "10.0.0.0/33"}]},
+    ),
+    _bad(
+        "access-octet",
+        "must be an IPv4 address (a /32) or CIDR",
+        accessList={"addresses": [{"address": "300.1.2.3"}]},
+    ),
+    _bad(
+        "access-ipv6",
+        "Astra access lists take IPv4 only",
+        accessList={"addresses": [{"address": "2001:db8::/32"}]},
+    ),
+    _bad(
+        "access-twice",
+        "each address may be listed once (a bare address is the same as its /32)",
+        accessList={"addresses": [{"address": "10.0.0.1"}, {"address": "10.0.0.1/32"}]},
+    ),
+    _bad(
         "secret-name",
         "spec.credentials.secretRef.name: Required value",
         credentials={"secretRef": {"key": "token"}},

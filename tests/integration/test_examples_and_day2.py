@@ -54,6 +54,15 @@ def test_example_converges(
     assert regions == {spec["region"], *spec.get("additionalRegions", [])}
     if "capacityUnits" in spec:
         assert info["capacityUnits"] == spec["capacityUnits"]
+    if "accessList" in spec:
+        held = sim.api("GET", f"/v2/databases/{made['id']}/access-list").json()
+        assert held["configurations"]["accessListEnabled"] == spec["accessList"]["enabled"]
+        cidrs = {a["address"] for a in held["addresses"]}
+        assert cidrs == {_cidr(a["address"]) for a in spec["accessList"]["addresses"]}
+
+
+def _cidr(address: str) -> str:
+    return address if "/" in address else f"{address}/32"
 
 
 def test_every_example_is_applied_by_a_test() -> None:

@@ -35,6 +35,8 @@ class FakeAstra:
         """Live application tokens by clientId (as the token list shows them)."""
         self.values: dict[str, tuple[str, str]] = {}
         """(client secret, token) of every token ever issued, by clientId."""
+        self.access: dict[str, models.AccessList] = {}
+        """Access lists by database id (a database without one answers 404)."""
         self.calls: list[str] = []
         self.errors: dict[str, list[Exception]] = {}
         self._ids = itertools.count(1)
@@ -139,6 +141,70 @@ class FakeAstra:
         self._call(f"revoke_token {client_id}")
         if self.tokens.pop(client_id, None) is None:
             raise errors.InvalidRequest(f"client id {client_id} not found", status=400)
+
+    async def get_access_list(
+        self, database_id: str, *, token: str | None = None
+    ) -> models.AccessList:
+        self._call("get_access_list")
+        if database_id not in self.access:
+            raise errors.NotFound("access list not found", status=404)
+        return self.access[database_id]
+
+    def _held(self, database_id: str) -> tuple[list[models.AccessListAddress], bool]:
+        held = self.access.get(database_id) or models.AccessList()
+        return list(held.addresses), held.enabled
+
+    def _store(
+        self, database_id: str, entries: list[models.AccessListAddress], enabled: bool
+    ) -> None:
+        self.access[database_id] = models.AccessList.model_validate(
+            {
+                "databaseId": database_id,
+                "addresses": [e.model_dump(mode="json", by_alias=True) for e in entries],
+                "configurations": {"accessListEnabled": enabled},
+            }
+        )
+
+    def _upsert(
+        self, database_id: str, requests: Sequence[models.AddressRequest], enabled: bool | None
+    ) -> None:
+        entries, was = self._held(database_id)
+        for r in requests:
+            entries = [e for e in entries if e.address != r.address]
+            entries.append(
+                models.AccessListAddress(
+                    address=r.address, enabled=r.enabled, description=r.description
+                )
+            )
+        self._store(database_id, entries, was if enabled is None else enabled)
+
+    async def add_access_list_addresses(
+        self,
+        database_id: str,
+        addresses: Sequence[models.AddressRequest],
+        *,
+        token: str | None = None,
+    ) -> None:
+        self._call(f"add_access_list {' '.join(a.address for a in addresses)}")
+        self._upsert(database_id, addresses, None)
+
+    async def update_access_list(
+        self,
+        database_id: str,
+        addresses: Sequence[models.AddressRequest],
+        *,
+        enabled: bool,
+        token: str | None = None,
+    ) -> None:
+        self._call(f"update_access_list {' '.join(a.address for a in addresses)}")
+        self._upsert(database_id, addresses, enabled)
+
+    async def delete_access_list_address(
+        self, database_id: str, address: str, *, token: str | None = None
+    ) -> None:
+        self._call(f"delete_access_list {address}")
+        entries, enabled = self._held(database_id)
+        self._store(database_id, [e for e in entries if e.address != address], enabled)
 
     def __getattr__(self, name: str) -> Any:  # day-2 calls are not expected unless added
         raise AssertionError(f"unexpected call {name}")

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from astra_operator.astra import errors
+from astra_operator.astra import errors, models
 from astra_operator.reconcilers import database, engine, ownership
 from tests.reconcilers.fakes import (
     TOKEN,
@@ -233,3 +233,72 @@ async def test_protected_database_is_never_terminated() -> None:
     assert not outcome.done
     assert synced(outcome) == ("False", "DeletionProtected")
     assert astra.calls == []
+
+
+ACCESS = {"enabled": True, "addresses": [{"address": "203.0.113.7", "description": "office"}]}
+
+
+def _observed(outcome: engine.Outcome[Any]) -> list[tuple[str, bool, str]]:
+    status = outcome.status.access_list
+    assert status is not None
+    return [(a.address, a.enabled, a.description) for a in status.addresses]
+
+
+async def test_the_access_list_converges_and_status_shows_what_astra_holds() -> None:
+    astra = FakeAstra(astra_db(SHARED))
+    outcome = await reconcile(obj({"databaseID": SHARED}, accessList=ACCESS), deps(astra))
+    assert synced(outcome) == ("True", "ReconcileSuccess")
+    assert "add_access_list 203.0.113.7/32" in astra.calls
+    assert astra.access[SHARED].enabled
+    assert _observed(outcome) == [("203.0.113.7/32", True, "office")]
+    assert "AccessListUpdated" in [e.reason for e in outcome.events]
+
+
+async def test_an_out_of_band_address_is_removed_with_a_warning() -> None:
+    astra = FakeAstra(astra_db(SHARED))
+    first = await reconcile(obj({"databaseID": SHARED}, accessList=ACCESS), deps(astra))
+    await astra.add_access_list_addresses(SHARED, [models.AddressRequest(address="6.6.6.6")])
+    await astra.delete_access_list_address(SHARED, "203.0.113.7/32")
+    status = engine.wire_status(first.status)
+    second = await reconcile(obj(status, accessList=ACCESS), deps(astra))
+    assert [a.address for a in astra.access[SHARED].addresses] == ["203.0.113.7/32"]
+    [warning] = [e for e in second.events if e.type == "Warning"]
+    assert warning.reason == "DriftReverted"
+    assert "add 203.0.113.7/32" in warning.message
+    assert "remove 6.6.6.6" in warning.message
+
+
+async def test_without_spec_access_list_astras_list_is_left_alone() -> None:
+    astra = FakeAstra(astra_db(SHARED))
+    await astra.add_access_list_addresses(SHARED, [models.AddressRequest(address="6.6.6.6")])
+    outcome = await reconcile(obj({"databaseID": SHARED}), deps(astra))
+    assert synced(outcome) == ("True", "ReconcileSuccess")
+    assert not [c for c in astra.calls if "access_list" in c and not c.startswith("add")]
+    assert outcome.status.access_list is None
+
+
+async def test_an_adopted_databases_extra_addresses_wait_for_confirmation() -> None:
+    astra = FakeAstra(astra_db(SHARED))
+    await astra.add_access_list_addresses(SHARED, [models.AddressRequest(address="6.6.6.6")])
+    adopted = {"databaseID": SHARED, "adopted": True}
+    outcome = await reconcile(obj(adopted, accessList=ACCESS, databaseID=SHARED), deps(astra))
+    assert synced(outcome) == ("False", "AdoptionPending")
+    assert "access-list address 6.6.6.6" in outcome.status.condition("Synced").message  # type: ignore[union-attr]
+    assert {a.address for a in astra.access[SHARED].addresses} == {"6.6.6.6", "203.0.113.7/32"}
+
+
+@pytest.mark.parametrize("refusal", [errors.Unauthorized("no", status=401)])
+async def test_a_token_without_access_list_permission_is_named_and_the_rest_converges(
+    refusal: Exception,
+) -> None:
+    astra = FakeAstra(astra_db(SHARED))
+    astra.fail("get_access_list", refusal)
+    outcome = await reconcile(obj({"databaseID": SHARED}, accessList=ACCESS), deps(astra))
+    cond = outcome.status.condition("Synced")
+    assert cond is not None
+    assert (cond.status, cond.reason) == ("False", "AccessListNotAllowed")
+    assert "accesslist-read" in cond.message
+    ready = outcome.status.condition("Ready")
+    assert ready is not None
+    assert ready.status == "True"
+    assert not outcome.failed

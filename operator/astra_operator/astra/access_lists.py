@@ -61,6 +61,24 @@ class AccessListsApi:
             "PUT", _ACCESS_LIST, path_params={"databaseId": database_id}, body=body, token=token
         )
 
+    async def update_access_list(
+        self,
+        database_id: str,
+        addresses: Sequence[models.AddressRequest],
+        *,
+        enabled: bool,
+        token: str | None = None,
+    ) -> None:
+        """Update the given entries (matched by address) and set whether the list is enforced
+        (PATCH, 204); entries not named are left as they are."""
+        body = models.AccessListRequest(
+            addresses=list(addresses),
+            configurations=models.AccessListConfigurations(access_list_enabled=enabled),
+        ).model_dump(mode="json")
+        await self._session.request(
+            "PATCH", _ACCESS_LIST, path_params={"databaseId": database_id}, body=body, token=token
+        )
+
     async def delete_access_list_address(
         self, database_id: str, address: str, *, token: str | None = None
     ) -> None:

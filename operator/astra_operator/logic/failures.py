@@ -27,6 +27,8 @@ PERMISSIONS: Final[dict[tuple[str, str], str]] = {
     ("database", "add_keyspace"): "db-keyspace-create",
     ("database", "add_region"): "db-manage-region",
     ("database", "remove_region"): "db-manage-region",
+    ("database", "read_access_list"): "accesslist-read",
+    ("database", "write_access_list"): "accesslist-write",
     ("role", "create"): "org-role-write",
     ("role", "read"): "org-role-read",
     ("role", "list"): "org-role-read",

@@ -11,8 +11,8 @@ from astra_operator.astra import errors, models
 from astra_operator.kube import api as kube_api
 from astra_operator.logic import changes, conditions, phases
 from astra_operator.logic import database as logic
+from astra_operator.reconcilers import access_list, engine
 from astra_operator.reconcilers import changes as reconciler_changes
-from astra_operator.reconcilers import engine
 from astra_operator.resources import database as db
 
 R = db.DatabaseReadyReason
@@ -145,9 +145,13 @@ async def _observe(p: Pass, token: str, db_id: str) -> Outcome:
     change = changes.next_change(p.obj.spec, database, removals=not held)
     if change is not None:
         return await _change(p, change, database, ready, token)
+    access = access_list.Result()
+    if kind is phases.Kind.READY or p.obj.spec.access_list is None:
+        access = await access_list.converge(p, token, db_id)
+    held += access.held
     if held and kind is phases.Kind.READY:
         return p.outcome([p.adoption_pending(held)], p.config.poll_interval)
-    return p.outcome([conflict or engine.SYNCED_OK], _requeue(p, kind))
+    return p.outcome([conflict or access.synced or engine.SYNCED_OK], _requeue(p, kind))
 
 
 async def _change(

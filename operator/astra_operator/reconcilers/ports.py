@@ -54,6 +54,35 @@ class DatabasesPort(Protocol):
     ) -> None: ...
 
 
+class AccessListsPort(Protocol):
+    """Database access-list calls of the DevOps API."""
+
+    async def get_access_list(
+        self, database_id: str, *, token: str | None = None
+    ) -> models.AccessList: ...
+
+    async def add_access_list_addresses(
+        self,
+        database_id: str,
+        addresses: Sequence[models.AddressRequest],
+        *,
+        token: str | None = None,
+    ) -> None: ...
+
+    async def update_access_list(
+        self,
+        database_id: str,
+        addresses: Sequence[models.AddressRequest],
+        *,
+        enabled: bool,
+        token: str | None = None,
+    ) -> None: ...
+
+    async def delete_access_list_address(
+        self, database_id: str, address: str, *, token: str | None = None
+    ) -> None: ...
+
+
 class OrganizationPort(Protocol):
     """The organization the token belongs to."""
 
@@ -95,7 +124,7 @@ class TokensPort(Protocol):
     async def revoke_token(self, client_id: str, *, token: str | None = None) -> None: ...
 
 
-class AstraPort(DatabasesPort, OrganizationPort, RolesPort, TokensPort, Protocol):
+class AstraPort(DatabasesPort, AccessListsPort, OrganizationPort, RolesPort, TokensPort, Protocol):
     """Every Astra call the operator makes (what ``AstraClient`` provides)."""
 
 

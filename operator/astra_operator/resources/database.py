@@ -56,6 +56,12 @@ REGION_PATTERN: Final = common.readable(
     "'-' (e.g. us-east1, us-east-2, westus2)",
 )
 UUID_PATTERN: Final = common.UUID_PATTERN
+_OCTET: Final = r"(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+ADDRESS_PATTERN: Final = common.readable(
+    rf"^({_OCTET}\.){{3}}{_OCTET}(/([0-9]|[12][0-9]|3[0-2]))?$",
+    "must be an IPv4 address (a /32) or CIDR such as 203.0.113.7 or 198.51.100.0/24: Astra "
+    "access lists take IPv4 only",
+)
 
 DatabaseName = Annotated[str, Field(min_length=1, max_length=50, pattern=NAME_PATTERN)]
 Region = Annotated[str, Field(min_length=1, max_length=64, pattern=REGION_PATTERN)]
@@ -82,6 +88,41 @@ def _immutable(field: str) -> common.JsonDict:
     )
 
 
+def _cidr(address: str) -> str:
+    """CEL: the address as a CIDR (a bare address is its /32)."""
+    return f"({address}.contains('/') ? {address} : {address} + '/32')"
+
+
+class AccessAddress(common.SpecModel):
+    """One address the database may be reached from."""
+
+    address: Annotated[str, Field(min_length=7, max_length=18, pattern=ADDRESS_PATTERN)]
+    """IPv4 address or CIDR (203.0.113.7 or 198.51.100.0/24); a bare address means its /32."""
+    description: Annotated[str, Field(max_length=255)] = ""
+    """What the address is, shown in Astra."""
+    enabled: bool = True
+    """false keeps the entry in Astra but does not allow traffic from it."""
+
+
+class AccessList(common.SpecModel):
+    """The database's IP access list. The operator makes Astra hold exactly these addresses
+    (a bare address and its /32 are the same); entries added in Astra are removed."""
+
+    enabled: bool = True
+    """Whether Astra enforces the list: with true, only the enabled addresses may connect."""
+    addresses: common.Items[AccessAddress] = Field(
+        default=(),
+        max_length=100,
+        json_schema_extra=crd.validations(
+            crd.rule(
+                f"self.all(a, self.exists_one(b, {_cidr('b.address')} == {_cidr('a.address')}))",
+                "each address may be listed once (a bare address is the same as its /32)",
+            )
+        ),
+    )
+    """The allowed addresses (at most 100)."""
+
+
 class DatabaseReadyReason(common.ReadyReason):
     """Reasons of the Ready condition of an AstraDatabase."""
 
@@ -104,6 +145,9 @@ class DatabaseSyncedReason(common.SyncedReason):
     """Synced=False: spec.connectionSecret names a Secret another object (or someone) owns."""
     DATABASE_NOT_FOUND: Final = "DatabaseNotFound"
     """Synced=False: the database this object manages is gone; it is never re-created."""
+    ACCESS_LIST_NOT_ALLOWED: Final = "AccessListNotAllowed"
+    """Synced=False: the token may not read or write the access list (accesslist-read,
+    accesslist-write); the rest of the database is still managed."""
 
 
 _SPEC_RULES: Final = (
@@ -219,6 +263,9 @@ class AstraDatabaseSpec(common.SpecModel):
     connection_secret: common.LocalSecretReference | None = None
     """Secret (in this namespace) the operator writes the database's connection details into
     (ID, region, endpoints; never a token). No Secret is written when omitted."""
+    access_list: AccessList | None = None
+    """The IP access list the operator keeps in Astra (needs the accesslist-read and
+    accesslist-write permissions). Omitted: the operator leaves Astra's access list alone."""
 
 
 class DatabaseEndpoints(common.CRModel):
@@ -245,6 +292,26 @@ class ObservedRegion(common.CRModel):
     """Astra datacenter ID (<databaseID>-<n>)."""
     status: str | None = None
     """Datacenter status as Astra reports it (often empty for serverless)."""
+
+
+class ObservedAddress(common.CRModel):
+    """One access-list entry as Astra holds it."""
+
+    address: str
+    """The address or CIDR, as Astra writes it."""
+    enabled: bool
+    """Whether the entry allows traffic."""
+    description: str = ""
+    """The entry's description."""
+
+
+class ObservedAccessList(common.CRModel):
+    """The database's access list as Astra holds it."""
+
+    enabled: bool
+    """Whether Astra enforces the list."""
+    addresses: common.Items[ObservedAddress] = ()
+    """The entries, in address order."""
 
 
 class CreatePending(common.CreatePending):
@@ -277,6 +344,8 @@ class AstraDatabaseStatus(common.ResourceStatus):
     """Capacity units as last observed (1 for serverless)."""
     last_observed_time: common.Timestamp | None = None
     """When the operator last read the database from Astra."""
+    access_list: ObservedAccessList | None = None
+    """The access list Astra holds, when spec.accessList manages it."""
     create_pending: CreatePending | None = None
     """Set only while the result of a create request is unknown. Astra names are not unique
     and a create is not idempotent, so the operator records this before sending the create

@@ -150,6 +150,10 @@ class FakeAstra:
             raise errors.NotFound("access list not found", status=404)
         return self.access[database_id]
 
+    async def list_access_lists(self, *, token: str | None = None) -> list[models.AccessList]:
+        self._call("list_access_lists")
+        return list(self.access.values())
+
     def _held(self, database_id: str) -> tuple[list[models.AccessListAddress], bool]:
         held = self.access.get(database_id) or models.AccessList()
         return list(held.addresses), held.enabled

@@ -28,6 +28,11 @@ class AccessListsApi:
         )
         return decode.one(reply, models.AccessList)
 
+    async def list_access_lists(self, *, token: str | None = None) -> list[models.AccessList]:
+        """The access lists of every database of the organization the token may read."""
+        reply = await self._session.request("GET", "/v2/access-lists", token=token)
+        return decode.many(reply, models.AccessList)
+
     async def add_access_list_addresses(
         self,
         database_id: str,

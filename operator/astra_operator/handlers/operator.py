@@ -4,8 +4,10 @@ Choices, deliberately (see docs/operations.md):
 - Finalizer ``astra.operator.dev/finalizer``: ours, not kopf's shared default, so removing
   another kopf operator can never strand or release our objects.
 - kopf's own state lives in annotations prefixed ``astra.operator.dev`` (retry counts of the
-  delete handler, the last-handled configuration): status belongs to our typed, structural
-  schema (which would prune kopf's fields) and is what users read.
+  delete handler): status belongs to our typed, structural schema (which would prune kopf's
+  fields) and is what users read. No last-handled configuration is stored
+  (:class:`NoDiffBase`): there are no create/update handlers to diff for (each pass reads the
+  spec), and storing it cost every object one write.
 - Timeouts on all of kopf's Kubernetes traffic (see ``configure``): a connection that silently
   died (no reset, packets just stop) costs a request ``kube_timeout`` and a watch at most
   ``WATCH_INACTIVITY`` seconds, then kopf retries or re-opens it on a new connection; a stalled
@@ -50,15 +52,24 @@ EXIT_DEADLINE = 25.0
 """Seconds after SIGTERM/SIGINT after which kopf kills the process if it has not exited."""
 
 
+class NoDiffBase(kopf.DiffBaseStorage):
+    """A diff base that stores nothing: every object reads as already handled as it is, so
+    kopf sees no create or update cause (deletion still is one) and writes no annotation."""
+
+    def fetch(self, *, body: kopf.Body) -> kopf.BodyEssence | None:
+        return self.build(body=body)
+
+    def store(self, *, body: kopf.Body, patch: kopf.Patch, essence: kopf.BodyEssence) -> None:
+        return None
+
+
 def configure(settings: kopf.OperatorSettings, cfg: config.OperatorConfig) -> None:
     """Apply the operator-wide kopf settings described in the module docstring."""
     settings.persistence.finalizer = FINALIZER
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(
         prefix=ANNOTATION_PREFIX
     )
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=ANNOTATION_PREFIX, key="last-handled-configuration"
-    )
+    settings.persistence.diffbase_storage = NoDiffBase()
     settings.networking.request_timeout = cfg.kube_timeout  # per request, whole response
     settings.networking.connect_timeout = cfg.kube_connect_timeout  # watches' too
     settings.watching.server_timeout = WATCH_SERVER_TIMEOUT

@@ -1,6 +1,8 @@
 """A database's IP access list, kept as spec.accessList says (a step of the database manager).
 
-Runs only on an ACTIVE database with nothing else to change. A token that may not read or write
+Runs only on an ACTIVE database with nothing else to change. A steady database reads its list
+from the organization's access lists (one list per credential per poll interval); it is read on
+its own when missing there, and always right before a change. A token that may not read or write
 access lists gets a condition naming the permission; the rest of the database is still managed.
 """
 
@@ -24,23 +26,28 @@ class Result:
 
     synced: conditions.Update | None = None
     held: tuple[str, ...] = ()
+    act: bool = False
+    """Read from the organization's lists, the list needs a change: read directly, then act."""
 
 
-async def converge(p: Pass, token: str, db_id: str) -> Result:
-    """Make Astra hold spec.accessList; record what it holds in status.accessList."""
+async def converge(p: Pass, token: str, db_id: str, *, direct: bool = True) -> Result:
+    """Make Astra hold spec.accessList; record what it holds in status.accessList. With
+    ``direct=False`` nothing is written: a needed change comes back as ``Result(act=True)``."""
     desired = p.obj.spec.access_list
     if desired is None:
         p.update(access_list=None)  # not managed: Astra's list is left alone
         return Result()
     try:
         p.action, p.what = "read_access_list", "read the access list"
-        before = logic.observed(await _read(p, token, db_id))
+        before = logic.observed(await _held(p, token, db_id, direct))
         p.update(access_list=before)
         hold = p.removals_held()
         plan = logic.plan(desired, before, removals=not hold)
         held = tuple(logic.held_back(desired, before)) if hold else ()
         if plan.empty:
             return Result(held=held)
+        if not direct:
+            return Result(act=True)
         p.action, p.what = "write_access_list", f"access list: {plan.describe()}"
         _announce(p, before, plan)
         await _apply(p, token, db_id, desired.enabled, plan)
@@ -49,6 +56,16 @@ async def converge(p: Pass, token: str, db_id: str) -> Result:
         return Result(held=held)
     except (errors.Unauthorized, errors.Forbidden) as exc:
         return Result(synced=_not_allowed(p, exc))
+
+
+async def _held(p: Pass, token: str, db_id: str, direct: bool) -> models.AccessList | None:
+    """The database's list: from the organization's lists when allowed and there, else read."""
+    if not direct:
+        lists = await p.listed("access-lists", lambda: p.deps.astra.list_access_lists(token=token))
+        for entry in lists or ():
+            if entry.database_id == db_id:
+                return entry
+    return await _read(p, token, db_id)
 
 
 async def _read(p: Pass, token: str, db_id: str) -> models.AccessList | None:

@@ -110,6 +110,10 @@ class DatabaseKind:
     async def observe(self, p: Pass, token: str, external_id: str) -> Outcome:
         return await _observe(p, token, external_id)
 
+    def steady(self, p: Pass) -> bool:
+        phase = p.obj.status.phase
+        return phase is not None and phases.kind(phase) is not phases.Kind.BUSY
+
     def protected(self, obj: Obj) -> str | None:
         if not obj.spec.deletion_protection:
             return None
@@ -127,12 +131,32 @@ KIND: Final = DatabaseKind()
 
 
 async def _observe(p: Pass, token: str, db_id: str) -> Outcome:
-    p.action = "read"
+    listed = await p.listed("databases", lambda: p.deps.astra.list_databases(token=token))
+    entry = next((d for d in listed or () if d.id == db_id), None)
+    if entry is not None:
+        status, events = p.status, list(p.events)
+        quiet = await _decide(p, token, db_id, entry, direct=False)
+        if quiet is not None:
+            return quiet
+        p.status, p.events, p.observed = status, events, []
+    p.action = "read"  # not steady, missing from the list, or something to do: read it
     try:
         database = await p.deps.astra.get_database(db_id, token=token)
     except errors.NotFound:
         return _missing(p, db_id)
+    outcome = await _decide(p, token, db_id, database, direct=True)
+    assert outcome is not None
+    return outcome
+
+
+async def _decide(
+    p: Pass, token: str, db_id: str, database: models.Database, *, direct: bool
+) -> Outcome | None:
+    """Status from what Astra shows, then the next action. From a list (``direct=False``)
+    it returns None instead of acting: an action waits for a read of the database itself."""
     p.scratch.pop("first_missing", None)
+    if _still_creating(p, database):  # nothing new to show until it is ACTIVE (or fails)
+        return p.outcome([], p.config.busy_requeue)
     p.status = logic.observed(p.status, database, p.now)
     kind = phases.kind(database.status)
     if kind is phases.Kind.GONE:
@@ -140,18 +164,43 @@ async def _observe(p: Pass, token: str, db_id: str) -> Outcome:
     ready = logic.ready(database.status, p.obj.spec)
     p.observed = [ready]
     _announce(p, ready, kind)
-    conflict = await _connection_secret(p, database) if kind is phases.Kind.READY else None
     held = changes.removals(p.obj.spec, database) if p.removals_held() else []
     change = changes.next_change(p.obj.spec, database, removals=not held)
+    manage_access = kind is phases.Kind.READY or p.obj.spec.access_list is None
+    access = access_list.Result()
+    if not direct:
+        if change is not None:
+            return None
+        if manage_access:
+            access = await access_list.converge(p, token, db_id, direct=False)
+            if access.act:
+                return None
+    conflict = await _connection_secret(p, database) if kind is phases.Kind.READY else None
     if change is not None:
         return await _change(p, change, database, ready, token)
-    access = access_list.Result()
-    if kind is phases.Kind.READY or p.obj.spec.access_list is None:
-        access = await access_list.converge(p, token, db_id)
+    if direct and manage_access:
+        access = await access_list.converge(p, token, db_id, direct=True)
     held += access.held
     if held and kind is phases.Kind.READY:
-        return p.outcome([p.adoption_pending(held)], p.config.poll_interval)
-    return p.outcome([conflict or access.synced or engine.SYNCED_OK], _requeue(p, kind))
+        return _finish(p, [p.adoption_pending(held)], p.config.poll_interval, direct)
+    return _finish(p, [conflict or access.synced or engine.SYNCED_OK], _requeue(p, kind), direct)
+
+
+def _finish(p: Pass, updates: list[conditions.Update], requeue: float, direct: bool) -> Outcome:
+    if direct:
+        return p.outcome(updates, requeue)
+    return p.quiet_outcome(updates, requeue)
+
+
+def _still_creating(p: Pass, database: models.Database) -> bool:
+    """Astra is creating the database this object created, and status already says so."""
+    stored, ready = p.obj.status.phase, p.obj.status.condition(READY)
+    return (
+        database.status.upper() in phases.CREATING
+        and (stored is None or stored.upper() in phases.CREATING)
+        and ready is not None
+        and ready.reason == R.CREATING
+    )
 
 
 async def _change(

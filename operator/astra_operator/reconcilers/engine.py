@@ -3,6 +3,10 @@
 A pass: paused? -> credentials (scoped, validated) -> the kind's references -> adopt, observe,
 or create (the crash-safe create protocol lives here, once) -> the kind decides and acts ->
 status written by the engine alone, and only when it changed -> events -> next delay.
+Observation at scale: a steady object (its spec acted on, nothing in flight) is observed from
+its credential's lists (``Pass.listed``: one list per credential per poll interval, shared by
+every object using it) instead of a request of its own; a kind acts only on what it read
+directly, so anything to do turns the pass into a direct one.
 Deletion: the deletion policy, pause, the kind's protection, and ownership (only the owner of
 an Astra resource may delete it) are decided here; the kind only makes the call.
 
@@ -44,8 +48,9 @@ that uses it: a created or fixed Secret is noticed within about this long. (The 
 not list or watch Secrets: that would let it read every Secret of a namespace.)"""
 SHARED_TTL: Final = 2.0
 """Seconds a shared list result (Pass.shared) is reused by other passes."""
-STATUS_REFRESH: Final = 300.0
-"""Seconds after which lastObservedTime is rewritten even when nothing else changed."""
+DIRECT_AT: Final = "direct_at"
+"""Scratch key: when this object last read or wrote directly (a list older than that is stale
+for it)."""
 
 SecretKey = tuple[str, str, str]
 
@@ -157,7 +162,10 @@ class Deps:
     shared: dict[tuple[str, SecretKey], tuple[datetime, asyncio.Future[Any]]] = dataclasses.field(
         default_factory=dict
     )
-    """Results of list calls shared by concurrent passes with one credential (see Pass.shared)."""
+    """Results of list calls shared by passes with one credential (Pass.shared, Pass.listed),
+    with when each was asked for: the last list of each kind per credential, no more."""
+    list_failures: dict[tuple[str, SecretKey], datetime] = dataclasses.field(default_factory=dict)
+    """When a shared list last failed: objects read directly until a poll interval has passed."""
     scratch: dict[str, dict[str, object]] = dataclasses.field(default_factory=dict)
     """Per-object memory a kind keeps between passes (by uid), e.g. when a 404 was first seen."""
 
@@ -214,6 +222,10 @@ class Pass(Generic[SpecT, StatusT]):
         """The action in words, naming its item (e.g. "add region europe-west9")."""
         self.observed: list[conditions.Update] = []
         """Conditions from what this pass observed; kept when a later step fails."""
+        self.quiet = False
+        """The object is steady: it may be observed from its credential's lists."""
+        self.from_lists = False
+        """The pass ended on what the lists showed, with nothing to do (no direct call)."""
 
     @property
     def config(self) -> config.OperatorConfig:
@@ -345,7 +357,43 @@ class Pass(Generic[SpecT, StatusT]):
             future.exception()  # retrieved: no "never retrieved" warning
             raise
         future.set_result(value)
+        self.deps.list_failures.pop(key, None)
         return value
+
+    async def listed(self, name: str, fetch: Callable[[], Awaitable[T]]) -> T | None:
+        """The credential's list ``name`` as last taken (at most one poll interval ago; the
+        first pass after that takes it again, for every object using the credential), or
+        None when this object must read directly: it is not steady, the list predates its
+        last direct read or write, or the list failed lately."""
+        if not self.quiet:
+            return None
+        key = (name, self.secret_key())
+        failed = self.deps.list_failures.get(key)
+        interval = self.config.poll_interval
+        if failed is not None and (self.now - failed).total_seconds() < interval:
+            return None
+        known = self.deps.shared.get(key)
+        direct_at = self.scratch.get(DIRECT_AT)
+        if (
+            known is not None
+            and isinstance(direct_at, datetime)
+            and known[0] < direct_at
+            and (self.now - known[0]).total_seconds() < interval
+        ):
+            return None  # taken before what this object last saw for itself
+        try:
+            return await self.shared(name, fetch, ttl=interval)
+        except errors.AstraError as exc:
+            self.deps.list_failures[key] = self.now
+            _log.info("[%s] the shared %s list failed (%s); reading directly", self.obj, name, exc)
+            return None
+
+    def quiet_outcome(
+        self, updates: list[conditions.Update], requeue: float | None = None
+    ) -> Outcome[StatusT]:
+        """The outcome of a pass that found nothing to do in the lists."""
+        self.from_lists = True
+        return self.outcome(updates, self.config.poll_interval if requeue is None else requeue)
 
     async def organization(self, token: str) -> str:
         """The token's organization, asked once per credential."""
@@ -473,15 +521,10 @@ class Pass(Generic[SpecT, StatusT]):
 
 
 def _differs(before: common.ResourceStatus, after: common.ResourceStatus) -> bool:
-    """Anything but lastObservedTime changed, or that is STATUS_REFRESH seconds old."""
+    """Something a user can see changed: lastObservedTime alone never makes a write (it is
+    written with the observation that changed something), so a steady object writes nothing."""
     ignore = {"last_observed_time"}
-    if before.model_dump(exclude=ignore) != after.model_dump(exclude=ignore):
-        return True
-    old = getattr(before, "last_observed_time", None)
-    new = getattr(after, "last_observed_time", None)
-    if not isinstance(new, datetime):
-        return False
-    return not isinstance(old, datetime) or (new - old).total_seconds() >= STATUS_REFRESH
+    return before.model_dump(exclude=ignore) != after.model_dump(exclude=ignore)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -550,6 +593,10 @@ class Kind(Protocol[SpecT, StatusT]):
     def protected(self, obj: Managed[SpecT, StatusT]) -> str | None:
         """Why deletion must wait (e.g. deletionProtection), or None."""
 
+    def steady(self, p: Pass[SpecT, StatusT]) -> bool:
+        """Whether, as far as status shows, nothing is in flight (a database in no
+        transitional state): the object may then be observed from the lists."""
+
     async def delete(
         self, p: Pass[SpecT, StatusT], token: str, external_id: str
     ) -> Outcome[StatusT]:
@@ -574,7 +621,23 @@ async def reconcile(
     p: Pass[SpecT, StatusT] = Pass(obj, deps, kind, failures)
     outcome = await _reconcile(kind, p)
     await p.save()
+    if not p.from_lists:
+        p.scratch[DIRECT_AT] = p.now
     return outcome
+
+
+def _may_use_lists(kind: Kind[SpecT, StatusT], p: Pass[SpecT, StatusT]) -> bool:
+    """Steady: the last pass succeeded, the spec was acted on, no reconcile was asked for
+    since the last pass, and the kind sees nothing in flight."""
+    asked = p.obj.annotations.get(RECONCILE_ANNOTATION)
+    seen = p.scratch.get(RECONCILE_ANNOTATION, asked)
+    p.scratch[RECONCILE_ANNOTATION] = asked
+    return (
+        p.failures == 0
+        and seen == asked
+        and p.status.observed_generation == p.obj.generation
+        and kind.steady(p)
+    )
 
 
 async def _reconcile(kind: Kind[SpecT, StatusT], p: Pass[SpecT, StatusT]) -> Outcome[StatusT]:
@@ -587,6 +650,7 @@ async def _reconcile(kind: Kind[SpecT, StatusT], p: Pass[SpecT, StatusT]) -> Out
         token = await p.token()
     except CredentialsProblem as exc:
         return p.credentials_failed(exc)
+    p.quiet = status_id(kind, p.status) is not None and _may_use_lists(kind, p)
     try:
         waiting = await kind.prepare(p, token)
         if waiting is not None:
@@ -669,8 +733,9 @@ async def _create(
         raise
     p.deps.owners.claim(plural, new_id, me)
     p.update(**{kind.info.id_field: new_id, "create_pending": None})
-    await p.save()
-    return kind.created(p, new_id)
+    outcome = kind.created(p, new_id)
+    await p.save()  # the ID and the conditions in one write
+    return outcome
 
 
 async def _look_up(

@@ -61,6 +61,8 @@ class AccessListsPort(Protocol):
         self, database_id: str, *, token: str | None = None
     ) -> models.AccessList: ...
 
+    async def list_access_lists(self, *, token: str | None = None) -> list[models.AccessList]: ...
+
     async def add_access_list_addresses(
         self,
         database_id: str,

@@ -123,39 +123,26 @@ class RoleKind:
         return None if problem is None else (S.ADOPTION_REFUSED, problem)
 
     async def observe(self, p: Pass, token: str, external_id: str) -> Outcome:
+        listed = await p.listed("roles", lambda: p.deps.astra.list_roles(token=token))
+        entry = next((r for r in listed or () if r.id == external_id), None)
+        if entry is not None:
+            _, found, held, drns = _plan(p, entry)
+            if not found:  # as the spec says: nothing to do, no request of its own
+                return _matches(p, entry, external_id, held, drns, direct=False)
         try:
             role = await _read(p, token, external_id)
         except errors.NotFound:
             raise engine.Missing("was deleted outside Kubernetes") from None
-        spec, drns = p.obj.spec, _drns(p)
-        permissions: tuple[str, ...] = tuple(spec.permissions)
-        held = _held(p, role, permissions, drns) if p.removals_held() else []
-        if held:  # keep what the adopted role has until removals are confirmed
-            have = role.policy or models.Policy()
-            permissions = tuple(sorted({*permissions, *have.actions}))
-            drns = tuple(sorted({*drns, *have.resources}))
-        request = logic.role_request(spec, p.obj.ref.name, drns)
-        request = request.model_copy(
-            update={"policy": request.policy.model_copy(update={"actions": list(permissions)})}
-        )
-        found = logic.differences(
-            name=request.name,
-            description=spec.description or "",
-            permissions=permissions,
-            drns=drns,
-            observed=role,
-        )
+        request, found, held, drns = _plan(p, role)
         if found:
             p.action = "update"
             await p.deps.astra.update_role(external_id, request.name, request.policy, token=token)
             _report_update(p, external_id, found)
             role = models.Role(id=external_id, name=request.name, org_id=role.org_id)
-        p.status = logic.observed(p.status, role, org_id=_org(p), drns=drns, now=p.now)
-        old = p.obj.status.condition(READY)
-        if old is None or old.status != "True":
-            p.event("Ready", f"The Astra role {external_id} matches the spec.")
-        synced = p.adoption_pending(held) if held else engine.SYNCED_OK
-        return p.outcome([AVAILABLE, synced], p.config.poll_interval)
+        return _matches(p, role, external_id, held, drns, direct=True)
+
+    def steady(self, p: Pass) -> bool:
+        return True
 
     def protected(self, obj: Obj) -> str | None:
         return None
@@ -166,6 +153,52 @@ class RoleKind:
             await p.deps.astra.delete_role(external_id, token=token)
         p.event("Deleted", f"Deleted Astra role {external_id}.")
         return p.outcome([], 0, done=True)
+
+
+def _plan(
+    p: Pass, role: models.Role
+) -> tuple[models.RoleRequest, tuple[str, ...], list[str], tuple[str, ...]]:
+    """What the role should be (request), how it differs, what adoption holds back, and the
+    resources compiled from the spec (plus held ones)."""
+    spec, drns = p.obj.spec, _drns(p)
+    permissions: tuple[str, ...] = tuple(spec.permissions)
+    held = _held(p, role, permissions, drns) if p.removals_held() else []
+    if held:  # keep what the adopted role has until removals are confirmed
+        have = role.policy or models.Policy()
+        permissions = tuple(sorted({*permissions, *have.actions}))
+        drns = tuple(sorted({*drns, *have.resources}))
+    request = logic.role_request(spec, p.obj.ref.name, drns)
+    request = request.model_copy(
+        update={"policy": request.policy.model_copy(update={"actions": list(permissions)})}
+    )
+    found = logic.differences(
+        name=request.name,
+        description=spec.description or "",
+        permissions=permissions,
+        drns=drns,
+        observed=role,
+    )
+    return request, found, held, drns
+
+
+def _matches(
+    p: Pass,
+    role: models.Role,
+    external_id: str,
+    held: list[str],
+    drns: tuple[str, ...],
+    *,
+    direct: bool,
+) -> Outcome:
+    """The role matches the spec (or was just updated to): status, Ready, Synced."""
+    p.status = logic.observed(p.status, role, org_id=_org(p), drns=drns, now=p.now)
+    old = p.obj.status.condition(READY)
+    if old is None or old.status != "True":
+        p.event("Ready", f"The Astra role {external_id} matches the spec.")
+    synced = p.adoption_pending(held) if held else engine.SYNCED_OK
+    if direct:
+        return p.outcome([AVAILABLE, synced], p.config.poll_interval)
+    return p.quiet_outcome([AVAILABLE, synced])
 
 
 def _held(

@@ -169,8 +169,33 @@ def _available(p: Pass) -> conditions.Update:
 
 
 def _done(p: Pass) -> Outcome:
-    delay = logic.next_pass(p.status, p.now, p.config.poll_interval, floor=1.0)
-    return p.outcome([_available(p), engine.SYNCED_OK], delay)
+    return p.outcome([_available(p), engine.SYNCED_OK], _next_pass(p))
+
+
+def _next_pass(p: Pass) -> float:
+    return logic.next_pass(p.status, p.now, p.config.poll_interval, floor=1.0)
+
+
+def _nothing_to_do(p: Pass, live: dict[str, models.TokenInfo]) -> bool:
+    """The token list shows the current token alive, and nothing is due: no revocation, no
+    stray, no rotation, no rotation left half done."""
+    current, view = p.status.client_id, _secret(p)
+    due, waiting = logic.due(p.status, p.now)
+    keep = {c for c in (current, *(r.client_id for r in waiting)) if c}
+    return (
+        current in live
+        and not due
+        and all(r.client_id in live for r in waiting)
+        and not logic.strays(live.values(), _mark(p), keep)
+        and (view is None or view.client_id in ("", current))
+        and not logic.rotation_reasons(
+            p.status,
+            roles=_roles(p),
+            rotate_request=_rotate_request(p),
+            secret=view,
+            now=p.now,
+        )
+    )
 
 
 async def _revoke(p: Pass, token: str, client_id: str) -> None:
@@ -292,7 +317,9 @@ class TokenKind:
         names = logic.builtin_names(p.obj.spec)
         if names:
             p.area, p.action = "role", "list"
-            listed = await p.deps.astra.list_roles(token=token)
+            listed = await p.listed("roles", lambda: p.deps.astra.list_roles(token=token))
+            if listed is None:
+                listed = await p.deps.astra.list_roles(token=token)
             p.area = "token"
             builtin, unknown = logic.resolve_builtin(names, listed)
             if unknown:
@@ -342,6 +369,10 @@ class TokenKind:
 
     async def observe(self, p: Pass, token: str, external_id: str) -> Outcome:
         p.action = "list"
+        listed = await p.listed("tokens", lambda: p.deps.astra.list_tokens(token=token))
+        if listed is not None and _nothing_to_do(p, {t.client_id: t for t in listed}):
+            p.update(next_rotation_at=logic.next_rotation(p.obj.spec, p.status.issued_at))
+            return p.quiet_outcome([_available(p), engine.SYNCED_OK], _next_pass(p))
         live = {t.client_id: t for t in await p.deps.astra.list_tokens(token=token)}
         if external_id not in live:
             issued = p.status.issued_at
@@ -368,6 +399,9 @@ class TokenKind:
                 last_observed_time=p.now,
             )
         return _done(p)
+
+    def steady(self, p: Pass) -> bool:
+        return True
 
     def protected(self, obj: Obj) -> str | None:
         return None

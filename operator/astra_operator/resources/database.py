@@ -343,7 +343,8 @@ class AstraDatabaseStatus(common.ResourceStatus):
     capacity_units: int | None = None
     """Capacity units as last observed (1 for serverless)."""
     last_observed_time: common.Timestamp | None = None
-    """When the operator last read the database from Astra."""
+    """When an observation of the database last changed this status (not a heartbeat: a
+    steady database is not written)."""
     access_list: ObservedAccessList | None = None
     """The access list Astra holds, when spec.accessList manages it."""
     create_pending: CreatePending | None = None

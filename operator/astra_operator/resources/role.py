@@ -267,7 +267,8 @@ class AstraRoleStatus(common.ResourceStatus):
     """The resources (DRNs) in the role's policy, exactly as last sent to Astra, sorted:
     spec.resources compiled (with their parents) plus spec.drns."""
     last_observed_time: common.Timestamp | None = None
-    """When the operator last read the role from Astra."""
+    """When an observation of the role last changed this status (not a heartbeat: a steady
+    role is not written)."""
     create_pending: common.CreatePending | None = None
     """Set only while the result of a create request is unknown: the operator records it
     before sending the create and clears it once status.roleID is persisted. Still set after

@@ -202,7 +202,8 @@ class AstraTokenStatus(common.ResourceStatus):
     """The value of the annotation astra.operator.dev/rotate that the current token answers: a
     different value asks for a rotation."""
     last_observed_time: common.Timestamp | None = None
-    """When the operator last listed the organization's tokens."""
+    """When an observation of the token last changed this status (not a heartbeat: a steady
+    token is not written)."""
     create_pending: common.CreatePending | None = None
     """Set only while the result of a token create is unknown: recorded before the create is
     sent, cleared once status.clientId is. Still set after a crash, the operator revokes every

@@ -1,0 +1,214 @@
+"""Observation at scale, end to end: steady objects are observed from one list per credential
+per poll interval, write nothing, and still notice what changes in Astra; spec edits act at once.
+
+These tests prove the behaviour (which calls, how many writes), not timings: the figures at
+scale are the benchmark's (benchmarks/scale.py)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from kubernetes import client as k8s
+from kubernetes import watch
+
+from astra_operator.resources import database as db
+from tests.integration.conftest import FAST_ENV, Databases, Operator, Sim, wait_for
+
+pytestmark = pytest.mark.integration
+
+SERVERLESS = {"cloudProvider": "GCP", "region": "us-east1"}
+INTERVAL = float(FAST_ENV["ASTRA_POLL_INTERVAL"])
+GET_ONE = "GET /v2/databases/{databaseId}"
+LIST = "GET /v2/databases"
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def _ready_all(databases: Databases, names: list[str]) -> dict[str, str]:
+    for name in names:
+        databases.wait_condition(name, "Ready", "True", "Available", timeout=60)
+    return {n: databases.get(n)["status"]["databaseID"] for n in names}  # type: ignore[index]
+
+
+def _versions(databases: Databases, names: list[str]) -> dict[str, str]:
+    return {n: databases.get(n)["metadata"]["resourceVersion"] for n in names}  # type: ignore[index]
+
+
+def _counts(sim: Sim) -> dict[str, int]:
+    counts: dict[str, int] = sim.admin("GET", "/_sim/requests")["counts"]
+    return counts
+
+
+def _astra_writes(counts: dict[str, int]) -> dict[str, int]:
+    return {k: v for k, v in counts.items() if k.split(" ")[0] in WRITES}
+
+
+def _settle(sim: Sim) -> None:
+    """Let the passes right after Ready (direct reads) give way to the lists: two intervals."""
+    time.sleep(2 * INTERVAL + 1)
+    sim.admin("POST", "/_sim/requests/reset")
+
+
+def test_steady_objects_are_observed_from_one_list_and_write_nothing(
+    make_operator: Callable[..., Operator], databases: Databases, sim: Sim
+) -> None:
+    make_operator()
+    names = [f"steady-{i}" for i in range(5)]
+    for name in names:
+        databases.apply(name, SERVERLESS)
+    ids = _ready_all(databases, names)
+    _settle(sim)
+    before = _versions(databases, names)
+    time.sleep(3 * INTERVAL)
+    counts = _counts(sim)
+    assert counts.get(GET_ONE, 0) == 0, f"steady objects read themselves: {counts}"
+    assert 1 <= counts.get(LIST, 0) <= 5, f"not one list per interval: {counts}"
+    assert _astra_writes(counts) == {}
+    assert _versions(databases, names) == before, "a steady object was written"
+    # Something that changes in Astra is still seen, from the list.
+    sim.admin("POST", f"/_sim/databases/{ids['steady-0']}/external", {"status": "HIBERNATED"})
+    databases.wait_condition("steady-0", "Ready", "False", "Hibernated", timeout=3 * INTERVAL + 5)
+    assert _counts(sim).get(GET_ONE, 0) == 0
+
+
+def test_restart_with_ready_objects_writes_nothing_and_reobserves_from_the_lists(
+    make_operator: Callable[..., Operator], databases: Databases, sim: Sim
+) -> None:
+    operator = make_operator()
+    names = [f"again-{i}" for i in range(4)]
+    for name in names:
+        databases.apply(name, SERVERLESS)
+    ids = _ready_all(databases, names)
+    _settle(sim)
+    operator.kill9()
+    before = _versions(databases, names)
+    sim.admin("POST", f"/_sim/databases/{ids['again-1']}/external", {"status": "HIBERNATED"})
+    sim.admin("POST", "/_sim/requests/reset")
+    operator.start()
+    databases.wait_condition("again-1", "Ready", "False", "Hibernated", timeout=30)
+    time.sleep(INTERVAL)
+    counts = _counts(sim)
+    assert _astra_writes(counts) == {}
+    assert counts.get(GET_ONE, 0) == 0, f"a burst of GETs after the restart: {counts}"
+    after = _versions(databases, names)
+    assert {n for n in names if after[n] != before[n]} == {"again-1"}
+
+
+def test_create_to_ready_takes_at_most_four_writes(
+    make_operator: Callable[..., Operator],
+    databases: Databases,
+    sim: Sim,
+    kube_api: k8s.ApiClient,
+    namespace: str,
+) -> None:
+    make_operator()
+    versions: list[str] = []
+    seen: list[Any] = []
+    seen_ready = threading.Event()
+    stream = watch.Watch()
+
+    def follow() -> None:
+        custom = k8s.CustomObjectsApi(kube_api)
+        for event in stream.stream(
+            custom.list_namespaced_custom_object,
+            db.GROUP,
+            db.VERSION,
+            namespace,
+            db.PLURAL,
+            field_selector="metadata.name=counted",
+            timeout_seconds=60,
+        ):
+            obj: dict[str, Any] = event["object"]
+            conds = (obj.get("status") or {}).get("conditions") or []
+            versions.append(obj["metadata"]["resourceVersion"])
+            seen.append(
+                (
+                    obj["metadata"].get("finalizers"),
+                    sorted(obj["metadata"].get("annotations") or {}),
+                    sorted(obj.get("status") or {}),
+                    [(c["type"], c["reason"]) for c in conds],
+                )
+            )
+            if any(c["type"] == "Ready" and c["status"] == "True" for c in conds):
+                seen_ready.set()
+                stream.stop()
+
+    follower = threading.Thread(target=follow, daemon=True)
+    follower.start()
+    time.sleep(0.5)  # the watch is open before the create
+    databases.apply("counted", {**SERVERLESS, "connectionSecret": {"name": "counted-conn"}})
+    assert seen_ready.wait(60), "never Ready"
+    follower.join(5)
+    writes = len(set(versions)) - 1  # the first version is the user's create
+    assert writes <= 4, f"{writes} writes from create to Ready: {seen}"
+    assert sim.count("POST /v2/databases") == 1
+
+
+def test_a_spec_edit_acts_at_once_not_at_the_next_interval(
+    make_operator: Callable[..., Operator], databases: Databases, sim: Sim
+) -> None:
+    make_operator(ASTRA_POLL_INTERVAL="120")
+    databases.apply("eager", SERVERLESS)
+    [db_id] = _ready_all(databases, ["eager"]).values()
+    databases.patch("eager", {"spec": {"additionalKeyspaces": ["now"]}})
+    wait_for(
+        "the keyspace well before the 120 s interval",
+        lambda: "now" in next(d for d in sim.databases() if d["id"] == db_id)["info"]["keyspaces"],
+        10,
+    )
+
+
+def test_a_database_missing_from_the_list_is_found_by_its_own_get(
+    make_operator: Callable[..., Operator], databases: Databases, sim: Sim
+) -> None:
+    make_operator()
+    names = ["kept", "dropped"]
+    for name in names:
+        databases.apply(name, SERVERLESS)
+    ids = _ready_all(databases, names)
+    _settle(sim)
+    sim.admin("POST", f"/_sim/databases/{ids['dropped']}/external", {"action": "delete"})
+    ready = databases.wait_condition("dropped", "Ready", "False", "Terminated", timeout=20)
+    assert "404" in ready["message"]
+    assert 1 <= _counts(sim).get(GET_ONE, 0) <= 3  # its own GETs only: one per interval
+    assert databases.condition("kept", "Ready")["status"] == "True"
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        pytest.param({"status": 403, "count": 1000}, id="list-refused"),
+        pytest.param({"status": 429, "retryAfter": 1, "count": 3}, id="list-rate-limited"),
+    ],
+)
+def test_when_the_list_fails_objects_still_converge(
+    make_operator: Callable[..., Operator],
+    databases: Databases,
+    sim: Sim,
+    fault: dict[str, Any],
+) -> None:
+    make_operator()
+    names = ["one", "two"]
+    for name in names:
+        databases.apply(name, SERVERLESS)
+    ids = _ready_all(databases, names)
+    _settle(sim)
+    sim.admin(
+        "POST",
+        "/_sim/faults",
+        {"kind": "status", "method": "GET", "path": "^/v2/databases$", **fault},
+    )
+    sim.admin("POST", f"/_sim/databases/{ids['two']}/external", {"status": "HIBERNATED"})
+    databases.wait_condition("two", "Ready", "False", "Hibernated", timeout=30)
+    databases.patch("one", {"spec": {"additionalKeyspaces": ["more"]}})
+    wait_for(
+        "the edit despite the failing list",
+        lambda: (
+            "more" in next(d for d in sim.databases() if d["id"] == ids["one"])["info"]["keyspaces"]
+        ),
+        20,
+    )
+    assert databases.condition("one", "Synced")["status"] == "True"

@@ -129,6 +129,8 @@ async def test_access_list_add_replace_delete(astra: astra_client.AstraClient) -
         [models.AddressRequest(address="8.8.8.8/32", enabled=False, description="dns")],
         enabled=False,
     )
+    listed = {a.database_id: a for a in await astra.list_access_lists()}
+    assert [a.address for a in listed[db_id].addresses] == ["8.8.8.8/32"]
     patched = await astra.get_access_list(db_id)
     [entry] = patched.addresses
     assert (entry.address, entry.enabled, entry.description) == ("8.8.8.8/32", False, "dns")

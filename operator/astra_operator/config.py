@@ -37,6 +37,9 @@ class OperatorConfig:
     busy_requeue: float = 10.0
     create_retry_grace: float = 30.0
     api_concurrency: int = 16
+    api_rate: float = 10.0
+    """DevOps API requests per second per credential (token), retries included; bursts of
+    ``max(1, api_rate)``. Astra documents no limit: 10 is our choice. Must be positive."""
     api_timeout: float = 30.0
     kube_timeout: float = 15.0
     """Seconds to wait for each read from the Kubernetes API before the call is abandoned
@@ -81,6 +84,7 @@ class OperatorConfig:
             busy_requeue=float(e.get("ASTRA_BUSY_REQUEUE", cls.busy_requeue)),
             create_retry_grace=float(e.get("ASTRA_CREATE_RETRY_GRACE", cls.create_retry_grace)),
             api_concurrency=int(e.get("ASTRA_API_CONCURRENCY", cls.api_concurrency)),
+            api_rate=_rate(e, "ASTRA_API_RATE", cls.api_rate),
             api_timeout=float(e.get("ASTRA_API_TIMEOUT", cls.api_timeout)),
             kube_timeout=_seconds(e, "ASTRA_KUBE_TIMEOUT", cls.kube_timeout),
             kube_connect_timeout=_seconds(
@@ -112,6 +116,25 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
         value = 0.0
     if not 0 < value < float("inf"):
         raise ValueError(f"{name} must be a positive number of seconds, not {raw!r}")
+    return value
+
+
+def _rate(env: Mapping[str, str], name: str, default: float) -> float:
+    """A positive number of requests per second from ``env[name]`` (``default`` when unset).
+
+    There is no "unlimited": 0, negative, infinite and non-numbers are refused.
+    """
+    raw = env.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise ValueError(
+            f"{name} must be a positive number of requests per second (e.g. 10), not {raw!r}"
+        )
     return value
 
 

@@ -72,3 +72,26 @@ def test_kube_timeout_flags_override_the_environment(monkeypatch: pytest.MonkeyP
     assert (cfg.kube_connect_timeout, cfg.kube_timeout) == (1.0, 4.0)
     with pytest.raises(ValueError, match="--kube-timeout must be a positive number"):
         command.settings_from(command._parser().parse_args(["--kube-timeout", "0"]))
+
+
+def test_api_rate_defaults_to_ten_and_is_read_from_the_environment() -> None:
+    assert config.OperatorConfig.from_env({}).api_rate == 10.0
+    assert config.OperatorConfig.from_env({"ASTRA_API_RATE": "2.5"}).api_rate == 2.5
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "", "nan", "inf", "fast"])
+def test_an_api_rate_must_be_a_positive_number(value: str) -> None:
+    # 0 must not silently mean "unlimited".
+    with pytest.raises(ValueError, match="ASTRA_API_RATE must be a positive number of requests"):
+        config.OperatorConfig.from_env({"ASTRA_API_RATE": value})
+
+
+def test_the_api_rate_flag_overrides_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from astra_operator.handlers import command
+
+    monkeypatch.setenv("ASTRA_API_RATE", "30")
+    assert command.settings_from(command._parser().parse_args([])).api_rate == 30.0
+    args = command._parser().parse_args(["--api-rate", "4"])
+    assert command.settings_from(args).api_rate == 4.0
+    with pytest.raises(ValueError, match="--api-rate must be a positive number"):
+        command.settings_from(command._parser().parse_args(["--api-rate", "0"]))

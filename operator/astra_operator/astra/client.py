@@ -1,8 +1,9 @@
 """``AstraClient``: the async DevOps API v2 client the operator builds once per base URL.
 
-It owns one ``session.Session`` (one ``httpx.AsyncClient``, a concurrency limit, a retry policy)
-and gathers the endpoint groups. Every call takes ``token=`` to override the client's token, so
-one client serves every credential of an operator. The token never appears in its repr.
+It owns one ``session.Session`` (one ``httpx.AsyncClient``, a concurrency limit, a request budget
+per credential, a retry policy) and gathers the endpoint groups. Every call takes ``token=`` to
+override the client's token, so one client serves every credential of an operator. The token
+never appears in its repr.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from types import TracebackType
 import httpx
 from pydantic import JsonValue
 
-from astra_operator.astra import access_lists, databases, organization, session
+from astra_operator.astra import access_lists, budget, databases, organization, session
 from astra_operator.astra.retry import RetryPolicy
 
 DEFAULT_BASE_URL = "https://api.astra.datastax.com"
@@ -26,7 +27,10 @@ class AstraClient(
 ):
     """Async client for the Astra DevOps API v2.
 
-    ``sleep`` and ``clock`` (wall-clock seconds, for ``Retry-After`` dates) exist for tests.
+    ``rate`` is the request budget of each credential: at most that many requests per second
+    (bursts of ``max(1, rate)``) with one token, whatever the calls; it must be positive.
+    ``sleep`` and ``clock`` (wall-clock seconds, for ``Retry-After`` dates) exist for tests; the
+    budget keeps its own monotonic clock.
     Use as ``async with AstraClient(...) as client`` or call ``aclose()``.
     """
 
@@ -37,6 +41,7 @@ class AstraClient(
         token: str | None = None,
         timeout: float = 30.0,
         max_concurrency: int = 16,
+        rate: float = budget.DEFAULT_RATE,
         retry: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: session.Sleep = asyncio.sleep,
@@ -47,6 +52,7 @@ class AstraClient(
             token=token,
             timeout=timeout,
             max_concurrency=max_concurrency,
+            rate_budget=budget.Budget(rate),
             policy=retry if retry is not None else RetryPolicy(),
             transport=transport,
             sleep=sleep,

@@ -1,27 +1,30 @@
-"""The one door to the DevOps API: auth, timeouts, concurrency limit, retries, error mapping.
+"""The one door to the DevOps API: auth, timeouts, request budget, concurrency, retries, errors.
 
 ``Session.request`` is the only place in the project that sends an HTTP request to Astra. It
-renders a path template, attaches the bearer token, holds a slot of the concurrency limit while a
-request is in flight (not while backing off), maps every failure onto ``errors.AstraError``
-chained from the httpx exception, and retries according to ``retry``. The token never appears in
-a log line, repr or exception.
+renders a path template, attaches the bearer token, takes one request from that token's
+``budget`` (a rate per credential) before every attempt, holds a slot of the concurrency limit
+while a request is in flight (not while backing off or waiting for the budget), maps every
+failure onto ``errors.AstraError`` chained from the httpx exception, and retries according to
+``retry``. A 429 pauses the whole credential for its ``Retry-After`` (``budget.DEFAULT_PAUSE``
+without one). The token never appears in a log line, repr or exception.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json as jsonlib
 import logging
 import time
 import urllib.parse
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 import httpx
 from pydantic import JsonValue
 
 import astra_operator
-from astra_operator.astra import errors, retry
+from astra_operator.astra import budget, errors, retry
 
 _log = logging.getLogger(__name__)
 
@@ -60,8 +63,9 @@ class _Call:
     path: str
     params: QueryParams | None
     body: JsonValue
-    token: str
+    token: str = dataclasses.field(repr=False)
     idempotent: bool
+    key: str  # the token's budget key (budget.credential_key)
 
     @property
     def side_effects(self) -> bool:
@@ -88,6 +92,7 @@ class Session:
         token: str | None,
         timeout: float,
         max_concurrency: int,
+        rate_budget: budget.Budget,
         policy: retry.RetryPolicy,
         transport: httpx.AsyncBaseTransport | None,
         sleep: Sleep,
@@ -101,6 +106,7 @@ class Session:
         self._sleep = sleep
         self._clock = clock
         self._limit = asyncio.Semaphore(max_concurrency)
+        self._budget = rate_budget
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout),
@@ -136,23 +142,29 @@ class Session:
         that may safely be repeated.
         """
         method = method.upper()
+        chosen = self._pick_token(token)
         call = _Call(
             method=method,
             template=template,
             path=render_path(template, path_params),
             params=params,
             body=body,
-            token=self._pick_token(token),
+            token=chosen,
             idempotent=method in _IDEMPOTENT_METHODS if idempotent is None else idempotent,
+            key=budget.credential_key(chosen),
         )
         attempt = 1
+        honoured: float | None = None  # the end of the credential pause this call waited out
         while True:
             try:
-                return await self._attempt(call, attempt)
+                return await self._attempt(call, attempt, honoured)
             except errors.AstraError as exc:
+                paused = self._pause_on_429(call, exc)
                 delay = retry.delay_for(self._policy, exc, attempt, idempotent=call.idempotent)
                 if delay is None:
                     raise
+                if paused is not None:  # this call waits its own pause out in its backoff
+                    delay, honoured = max(delay, paused[0]), paused[1]
                 _log.debug("retrying %s %s in %.3fs: %s", method, template, delay, exc)
             await self._sleep(delay)
             attempt += 1
@@ -165,10 +177,11 @@ class Session:
             raise ValueError("the Astra token has characters a header cannot carry")
         return chosen
 
-    async def _attempt(self, call: _Call, attempt: int) -> Reply:
+    async def _attempt(self, call: _Call, attempt: int, honoured: float | None) -> Reply:
         started = time.monotonic()
         try:
-            async with self._limit:
+            async with self._admitted(call, honoured):
+                started = time.monotonic()
                 response = await self._http.request(
                     call.method,
                     call.path,
@@ -188,6 +201,51 @@ class Session:
             f"HTTP {response.status_code}", request=response.request, response=response
         )
         raise self._status_error(call, response) from cause
+
+    @contextlib.asynccontextmanager
+    async def _admitted(self, call: _Call, honoured: float | None) -> AsyncIterator[None]:
+        """Hold a request from the credential's budget and then a concurrency slot.
+
+        The budget is waited for without a slot, so a credential that is throttled or paused
+        never keeps calls with other credentials out.
+        """
+        while True:
+            await self._take_budget(call, honoured)
+            async with self._limit:
+                if self._budget.paused_for(call.key, honoured=honoured) <= 0:
+                    yield
+                    return
+            # A 429 paused the credential while this call waited for a slot: wait for it.
+
+    async def _take_budget(self, call: _Call, honoured: float | None) -> None:
+        try:
+            await self._budget.acquire(
+                call.key, max_pause=self._policy.max_delay, honoured=honoured
+            )
+        except budget.PauseTooLong as exc:  # as a Retry-After over max_delay: not waited out
+            raise errors.RateLimited(
+                f"not sent: Astra rate-limited this credential (HTTP 429) and asked it to wait "
+                f"{exc.remaining:.1f}s more",
+                method=call.method,
+                path=call.path,
+                retry_after=exc.remaining,
+            ) from exc
+
+    def _pause_on_429(self, call: _Call, exc: errors.AstraError) -> tuple[float, float] | None:
+        """On a 429 reply, pause the whole credential; return (seconds, pause end) if so."""
+        if not isinstance(exc, errors.RateLimited) or exc.status != 429:
+            return None
+        seconds = exc.retry_after if exc.retry_after is not None else budget.DEFAULT_PAUSE
+        until, fresh = self._budget.pause(call.key, seconds)
+        if fresh:  # an expected wait, said once per pause; never the token
+            _log.info(
+                "Astra answered %s %s with 429 (rate limited): every request with this "
+                "credential waits %.1fs",
+                call.method,
+                call.template,
+                seconds,
+            )
+        return seconds, until
 
     def _log_attempt(self, call: _Call, attempt: int, outcome: object, started: float) -> None:
         _log.debug(

@@ -90,6 +90,12 @@ def _parser() -> argparse.ArgumentParser:
         help="DevOps API requests in flight at once (ASTRA_API_CONCURRENCY)",
     )
     add(
+        "--api-rate",
+        type=float,
+        help="DevOps API requests per second per credential, retries included; a 429 pauses "
+        "that credential (ASTRA_API_RATE); default 10",
+    )
+    add(
         "--kube-timeout",
         type=float,
         help="seconds to wait for each read from the Kubernetes API (ASTRA_KUBE_TIMEOUT)",
@@ -119,6 +125,7 @@ _OVERRIDES = {
     "pass_deadline": "pass_deadline",
     "api_timeout": "api_timeout",
     "api_concurrency": "api_concurrency",
+    "api_rate": "api_rate",
     "kube_timeout": "kube_timeout",
     "kube_connect_timeout": "kube_connect_timeout",
     "log_format": "log_format",
@@ -141,6 +148,9 @@ def settings_from(args: argparse.Namespace) -> config.OperatorConfig:
         value = changes.get(flag)
         if value is not None and not 0 < value < float("inf"):
             raise ValueError(f"--{flag.replace('_', '-')} must be a positive number of seconds")
+    rate = changes.get("api_rate")
+    if rate is not None and not 0 < rate < float("inf"):
+        raise ValueError("--api-rate must be a positive number of requests per second")
     return dataclasses.replace(cfg, **changes)
 
 

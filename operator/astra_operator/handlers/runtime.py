@@ -37,7 +37,10 @@ class Runtime:
     @classmethod
     def build(cls, cfg: config.OperatorConfig) -> Runtime:
         astra = astra_client.AstraClient(
-            cfg.api_url, timeout=cfg.api_timeout, max_concurrency=cfg.api_concurrency
+            cfg.api_url,
+            timeout=cfg.api_timeout,
+            max_concurrency=cfg.api_concurrency,
+            rate=cfg.api_rate,
         )
         api_client = kube_api.load_api_client()
         kube = kube_api.Kube(

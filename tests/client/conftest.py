@@ -74,6 +74,9 @@ async def admin(sim: simtools.Sim) -> AsyncIterator[simtools.Admin]:
 
 @pytest.fixture
 async def astra(sim: simtools.Sim) -> AsyncIterator[astra_client.AstraClient]:
-    """A real AstraClient (real sleeps) pointed at the simulator with the admin token."""
-    async with astra_client.AstraClient(sim.url, token=sim.admin_token, retry=FAST) as c:
+    """A real AstraClient (real sleeps) pointed at the simulator with the admin token; the
+    request budget is out of the way (tests/client/test_rate_budget.py tests it)."""
+    async with astra_client.AstraClient(
+        sim.url, token=sim.admin_token, retry=FAST, rate=1000.0
+    ) as c:
         yield c

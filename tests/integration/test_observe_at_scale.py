@@ -16,7 +16,15 @@ from kubernetes import client as k8s
 from kubernetes import watch
 
 from astra_operator.resources import database as db
-from tests.integration.conftest import FAST_ENV, Databases, Operator, Sim, wait_for
+from tests.integration.conftest import (
+    FAST_ENV,
+    Databases,
+    Operator,
+    Roles,
+    Sim,
+    Tokens,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -24,6 +32,9 @@ SERVERLESS = {"cloudProvider": "GCP", "region": "us-east1"}
 INTERVAL = float(FAST_ENV["ASTRA_POLL_INTERVAL"])
 GET_ONE = "GET /v2/databases/{databaseId}"
 LIST = "GET /v2/databases"
+GET_ROLE = "GET /v2/organizations/roles/{roleID}"
+LIST_ROLES = "GET /v2/organizations/roles"
+LIST_TOKENS = "GET /v2/clientIdSecrets"
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 
@@ -53,21 +64,35 @@ def _settle(sim: Sim) -> None:
 
 
 def test_steady_objects_are_observed_from_one_list_and_write_nothing(
-    make_operator: Callable[..., Operator], databases: Databases, sim: Sim
+    make_operator: Callable[..., Operator],
+    databases: Databases,
+    roles: Roles,
+    tokens: Tokens,
+    sim: Sim,
 ) -> None:
     make_operator()
     names = [f"steady-{i}" for i in range(5)]
     for name in names:
         databases.apply(name, SERVERLESS)
+    scope = {"permissions": ["db-cql"], "resources": [{"databaseRef": {"name": "steady-0"}}]}
+    roles.apply("steady-role", scope)
+    tokens.apply("steady-token", {"roles": [{"roleRef": {"name": "steady-role"}}]})
     ids = _ready_all(databases, names)
+    roles.wait_condition("steady-role", "Ready", "True", timeout=60)
+    tokens.wait_condition("steady-token", "Ready", "True", timeout=60)
     _settle(sim)
     before = _versions(databases, names)
+    others = (_versions(roles, ["steady-role"]), _versions(tokens, ["steady-token"]))
     time.sleep(3 * INTERVAL)
     counts = _counts(sim)
     assert counts.get(GET_ONE, 0) == 0, f"steady objects read themselves: {counts}"
-    assert 1 <= counts.get(LIST, 0) <= 5, f"not one list per interval: {counts}"
+    assert counts.get(GET_ROLE, 0) == 0, f"a steady role read itself: {counts}"
+    for listed in (LIST, LIST_ROLES, LIST_TOKENS):
+        assert counts.get(listed, 0) <= 5, f"not one {listed} per interval: {counts}"
+    assert counts.get(LIST, 0) >= 1
     assert _astra_writes(counts) == {}
-    assert _versions(databases, names) == before, "a steady object was written"
+    assert _versions(databases, names) == before, "a steady database was written"
+    assert (_versions(roles, ["steady-role"]), _versions(tokens, ["steady-token"])) == others
     # Something that changes in Astra is still seen, from the list.
     sim.admin("POST", f"/_sim/databases/{ids['steady-0']}/external", {"status": "HIBERNATED"})
     databases.wait_condition("steady-0", "Ready", "False", "Hibernated", timeout=3 * INTERVAL + 5)

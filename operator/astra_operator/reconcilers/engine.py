@@ -377,10 +377,10 @@ class Pass(Generic[SpecT, StatusT]):
         if (
             known is not None
             and isinstance(direct_at, datetime)
-            and known[0] < direct_at
+            and known[0] <= direct_at
             and (self.now - known[0]).total_seconds() < interval
         ):
-            return None  # taken before what this object last saw for itself
+            return None  # taken before (or as) this object last read or wrote for itself
         try:
             return await self.shared(name, fetch, ttl=interval)
         except errors.AstraError as exc:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import collections
+import time
+
 import httpx
 import pytest
 
@@ -145,3 +148,42 @@ async def test_extra_admin_tokens_and_seeded_ids() -> None:
             assert (await client.get("/v2/databases")).status_code == 200
     with pytest.raises(ValueError, match="AstraCS"):
         Simulator(tokens=["not-a-token"])
+
+
+async def test_request_log_since_and_reset(
+    sim: Simulator, api: httpx.AsyncClient, admin: httpx.AsyncClient
+) -> None:
+    db_id = await create(api)
+    await api.get(f"/v2/databases/{db_id}")
+    middle = sim.world.requests[-1].at
+    await api.get("/v2/databases", params={"limit": 5})
+    await api.get("/v2/nothing-here")
+    logged = (await admin.get("/_sim/requests/log")).json()
+    assert logged["dropped"] == 0
+    assert [(r["method"], r["route"], r["path"], r["query"]) for r in logged["requests"]] == [
+        ("POST", "/v2/databases", "/v2/databases", ""),
+        ("GET", "/v2/databases/{databaseId}", f"/v2/databases/{db_id}", ""),
+        ("GET", "/v2/databases", "/v2/databases", "limit=5"),
+        ("GET", "/v2/nothing-here", "/v2/nothing-here", ""),
+    ]
+    times = [r["at"] for r in logged["requests"]]
+    assert times == sorted(times)
+    assert abs(times[0] - time.time()) < 60  # unix seconds
+    since = (await admin.get("/_sim/requests/log", params={"since": middle})).json()["requests"]
+    assert since[0]["path"] == f"/v2/databases/{db_id}"
+    assert len(since) == 3
+    assert (await admin.get("/_sim/requests/log", params={"since": "soon"})).status_code == 400
+    await admin.post("/_sim/requests/reset")
+    assert (await admin.get("/_sim/requests/log")).json() == {"requests": [], "dropped": 0}
+
+
+async def test_request_log_is_bounded(
+    sim: Simulator, api: httpx.AsyncClient, admin: httpx.AsyncClient
+) -> None:
+    sim.world.requests = collections.deque(maxlen=2)
+    for _ in range(3):
+        await api.get("/v2/databases")
+    logged = (await admin.get("/_sim/requests/log")).json()
+    assert len(logged["requests"]) == 2
+    assert logged["dropped"] == 1
+    assert (await admin.get("/_sim/requests")).json()["total"] == 3

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -78,9 +79,25 @@ async def get_requests(request: web.Request) -> web.StreamResponse:
     return wire.ok({"total": sum(counts.values()), "counts": dict(counts)})
 
 
+async def get_request_log(request: web.Request) -> web.StreamResponse:
+    """The logged requests at or after ``since`` (unix seconds; default: all), oldest first,
+    and how many were dropped from the full log since the last reset."""
+    world = request.app[WORLD]
+    raw = request.query.get("since", "0")
+    try:
+        since = float(raw)
+    except ValueError:
+        since = math.nan
+    if math.isnan(since):
+        raise AdminError(400, f"since must be a number of unix seconds, not {raw!r}")
+    entries = [r._asdict() for r in world.requests if r.at >= since]
+    dropped = max(0, sum(world.counts.values()) - len(world.requests))
+    return wire.ok({"requests": entries, "dropped": dropped})
+
+
 async def reset_requests(request: web.Request) -> web.StreamResponse:
-    """Zero the counters."""
-    request.app[WORLD].counts.clear()
+    """Zero the counters and empty the request log."""
+    request.app[WORLD].forget_requests()
     return wire.ok({"total": 0, "counts": {}})
 
 
@@ -234,6 +251,7 @@ def add_routes(app: web.Application) -> None:
     for method, path, handler in (
         ("GET", "/_sim/state", get_state),
         ("GET", "/_sim/requests", get_requests),
+        ("GET", "/_sim/requests/log", get_request_log),
         ("POST", "/_sim/requests/reset", reset_requests),
         ("GET", "/_sim/faults", list_faults),
         ("POST", "/_sim/faults", add_faults),

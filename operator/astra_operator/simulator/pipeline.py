@@ -132,10 +132,10 @@ async def _serve(
 
 def endpoint(route: Route, world: World) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """The aiohttp handler for ``route``."""
-    key = route.key
+    method, template = route.method, route.template
 
     async def handle(request: web.Request) -> web.StreamResponse:
-        world.counts[key] += 1
+        world.count(method, template, request.path, request.query_string)
         hits = world.faults.take_for_request(request.method, request.path)
         if not hits:  # the common path, kept short for throughput
             return await _authorised(route, world, request)
@@ -148,7 +148,7 @@ def unknown_route(world: World) -> Callable[[web.Request], Awaitable[web.StreamR
     """Any other /v2 path: counted under its literal path, answered 404."""
 
     async def handle(request: web.Request) -> web.StreamResponse:
-        world.counts[f"{request.method} {request.path}"] += 1
+        world.count(request.method, request.path, request.path, request.query_string)
         error = wire.ApiError(404, f"no such endpoint: {request.method} {request.path}")
         return wire.render_error(wire.Style.ERRORS, error)
 

@@ -6,9 +6,23 @@ import collections
 import random
 import time
 from collections.abc import Callable
+from typing import NamedTuple
 
 from astra_operator.simulator import catalog, faults, iam, ids, model, pcu, variants
 from astra_operator.simulator.timing import Timing
+
+REQUEST_LOG_SIZE = 100_000
+"""The request log keeps this many of the latest /v2 requests (older ones drop off)."""
+
+
+class Request(NamedTuple):
+    """One logged /v2 request: when (unix seconds), the route template and the concrete path."""
+
+    at: float
+    method: str
+    route: str
+    path: str
+    query: str
 
 
 class World:
@@ -32,9 +46,21 @@ class World:
         self.faults = faults.FaultQueue()
         self.variants = variants.Variants()
         self.counts: collections.Counter[str] = collections.Counter()
+        self.requests: collections.deque[Request] = collections.deque(maxlen=REQUEST_LOG_SIZE)
+        """The latest /v2 requests, oldest first (a ring buffer; cleared with the counters)."""
         self.databases: dict[str, model.Database] = {}  # insertion order = creation order
         self._seq: dict[str, int] = {}  # every id ever created (cursor positions survive 404)
         self.pcus: dict[str, pcu.PcuGroup] = {}  # insertion order = creation order
+
+    def count(self, method: str, route: str, path: str, query: str) -> None:
+        """Count one /v2 request under ``"<METHOD> <route>"`` and log it with the wall time."""
+        self.counts[f"{method} {route}"] += 1
+        self.requests.append(Request(self.wall(), method, route, path, query))
+
+    def forget_requests(self) -> None:
+        """Zero the counters and empty the request log."""
+        self.counts.clear()
+        self.requests.clear()
 
     @property
     def rng(self) -> random.Random:
@@ -148,5 +174,5 @@ class World:
         self.pcus.clear()
         self.iam.reset()
         self.faults.clear()
-        self.counts.clear()
+        self.forget_requests()
         self.variants = variants.Variants()

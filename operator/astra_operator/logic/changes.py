@@ -99,6 +99,26 @@ def _removals(spec: db.AstraDatabaseSpec, database: models.Database) -> list[Cha
     ]
 
 
+def plan(spec: db.AstraDatabaseSpec, database: models.Database) -> list[str]:
+    """Every change converging to the spec would make, in words, whatever Astra's state (the
+    plan managementPolicy Observe reports)."""
+    status = database.status.upper()
+    found: list[str] = []
+    if spec.parked is False and status == "PARKED":
+        found.append("unpark the database")
+    have, want = database.info.capacity_units or 1, spec.capacity_units
+    if spec.tier != db.SERVERLESS and want is not None and want > have:
+        found.append(f"resize from {have} to {want} capacity units")
+    keyspaces = set(database.info.keyspaces)
+    found += [f"add keyspace {k}" for k in spec.additional_keyspaces if k not in keyspaces]
+    regions = {dc.region for dc in database.info.datacenters if dc.region}
+    found += [f"add region {r}" for r in spec.additional_regions if r not in regions]
+    found += [c.description for c in _removals(spec, database)]
+    if spec.parked and status not in ("PARKED", "PARKING"):
+        found.append("park the database")
+    return found
+
+
 def removals(spec: db.AstraDatabaseSpec, database: models.Database) -> list[str]:
     """What converging to the spec would remove (regions), in words."""
     return [c.description.removeprefix("remove ") for c in _removals(spec, database)]

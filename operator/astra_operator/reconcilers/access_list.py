@@ -28,6 +28,8 @@ class Result:
     held: tuple[str, ...] = ()
     act: bool = False
     """Read from the organization's lists, the list needs a change: read directly, then act."""
+    planned: str = ""
+    """With ``act``: the change, in words."""
 
 
 async def converge(p: Pass, token: str, db_id: str, *, direct: bool = True) -> Result:
@@ -47,7 +49,7 @@ async def converge(p: Pass, token: str, db_id: str, *, direct: bool = True) -> R
         if plan.empty:
             return Result(held=held)
         if not direct:
-            return Result(act=True)
+            return Result(act=True, planned=plan.describe())
         p.action, p.what = "write_access_list", f"access list: {plan.describe()}"
         _announce(p, before, plan)
         await _apply(p, token, db_id, desired.enabled, plan)
@@ -61,7 +63,7 @@ async def converge(p: Pass, token: str, db_id: str, *, direct: bool = True) -> R
 async def _held(p: Pass, token: str, db_id: str, direct: bool) -> models.AccessList | None:
     """The database's list: from the organization's lists when allowed and there, else read."""
     if not direct:
-        lists = await p.listed("access-lists", lambda: p.deps.astra.list_access_lists(token=token))
+        lists = await p.listed("access-lists", lambda: p.astra.list_access_lists(token=token))
         for entry in lists or ():
             if entry.database_id == db_id:
                 return entry
@@ -70,7 +72,7 @@ async def _held(p: Pass, token: str, db_id: str, direct: bool) -> models.AccessL
 
 async def _read(p: Pass, token: str, db_id: str) -> models.AccessList | None:
     try:
-        return await p.deps.astra.get_access_list(db_id, token=token)
+        return await p.astra.get_access_list(db_id, token=token)
     except errors.NotFound:  # the API's answer for a database that never had a list
         return None
 
@@ -78,7 +80,7 @@ async def _read(p: Pass, token: str, db_id: str) -> models.AccessList | None:
 async def _apply(p: Pass, token: str, db_id: str, enabled: bool, plan: logic.Plan) -> None:
     """Additions first, then changes and the flag, then removals (one per call): an address
     allowed both before and after is never refused in between."""
-    astra = p.deps.astra
+    astra = p.astra
     if plan.add:
         await astra.add_access_list_addresses(db_id, plan.add, token=token)
     if plan.update or plan.enable is not None:

@@ -62,7 +62,7 @@ class DatabaseKind:
 
     async def same_name(self, p: Pass, token: str) -> list[str]:
         name = logic.astra_name(p.obj.spec, p.obj.ref.name)
-        listed = await p.shared("databases", lambda: p.deps.astra.list_databases(token=token))
+        listed = await p.shared("databases", lambda: p.astra.list_databases(token=token))
         return logic.same_name(name, listed)
 
     def marker(self, p: Pass, existing: list[str]) -> db.CreatePending:
@@ -70,7 +70,7 @@ class DatabaseKind:
 
     async def create(self, p: Pass, token: str) -> str:
         request = logic.create_request(p.obj.spec, p.obj.ref.name)
-        return await p.deps.astra.create_database(request, token=token)
+        return await p.astra.create_database(request, token=token)
 
     def created(self, p: Pass, new_id: str) -> Outcome:
         spec, name = p.obj.spec, logic.astra_name(p.obj.spec, p.obj.ref.name)
@@ -84,11 +84,11 @@ class DatabaseKind:
     async def matching(self, p: Pass, token: str, marker: object) -> list[str]:
         if not isinstance(marker, db.CreatePending):
             return []
-        return logic.pending_matches(marker, await p.deps.astra.list_databases(token=token))
+        return logic.pending_matches(marker, await p.astra.list_databases(token=token))
 
     async def verify(self, p: Pass, token: str, external_id: str) -> tuple[str, str] | None:
         try:
-            database = await p.deps.astra.get_database(external_id, token=token)
+            database = await p.astra.get_database(external_id, token=token)
         except errors.NotFound:
             return S.DATABASE_NOT_FOUND, (
                 f"No Astra database with ID {external_id} is visible to the token: check "
@@ -131,7 +131,7 @@ KIND: Final = DatabaseKind()
 
 
 async def _observe(p: Pass, token: str, db_id: str) -> Outcome:
-    listed = await p.listed("databases", lambda: p.deps.astra.list_databases(token=token))
+    listed = await p.listed("databases", lambda: p.astra.list_databases(token=token))
     entry = next((d for d in listed or () if d.id == db_id), None)
     if entry is not None:
         status, events = p.status, list(p.events)
@@ -141,7 +141,7 @@ async def _observe(p: Pass, token: str, db_id: str) -> Outcome:
         p.status, p.events, p.observed = status, events, []
     p.action = "read"  # not steady, missing from the list, or something to do: read it
     try:
-        database = await p.deps.astra.get_database(db_id, token=token)
+        database = await p.astra.get_database(db_id, token=token)
     except errors.NotFound:
         return _missing(p, db_id)
     outcome = await _decide(p, token, db_id, database, direct=True)
@@ -164,6 +164,21 @@ async def _decide(
     ready = logic.ready(database.status, p.obj.spec)
     p.observed = [ready]
     _announce(p, ready, kind)
+    if p.observing:
+        return await _observe_only(p, token, db_id, database, kind, direct)
+    return await _act(p, token, db_id, database, kind, ready, direct)
+
+
+async def _act(
+    p: Pass,
+    token: str,
+    db_id: str,
+    database: models.Database,
+    kind: phases.Kind,
+    ready: conditions.Update,
+    direct: bool,
+) -> Outcome | None:
+    """The next action (managementPolicy Full); None from a list when there is one."""
     held = changes.removals(p.obj.spec, database) if p.removals_held() else []
     change = changes.next_change(p.obj.spec, database, removals=not held)
     manage_access = kind is phases.Kind.READY or p.obj.spec.access_list is None
@@ -184,6 +199,26 @@ async def _decide(
     if held and kind is phases.Kind.READY:
         return _finish(p, [p.adoption_pending(held)], p.config.poll_interval, direct)
     return _finish(p, [conflict or access.synced or engine.SYNCED_OK], _requeue(p, kind), direct)
+
+
+async def _observe_only(
+    p: Pass,
+    token: str,
+    db_id: str,
+    database: models.Database,
+    kind: phases.Kind,
+    direct: bool,
+) -> Outcome:
+    """managementPolicy Observe: report every difference, as a plan; never write to Astra."""
+    planned = changes.plan(p.obj.spec, database)
+    access = access_list.Result()
+    if kind is phases.Kind.READY or p.obj.spec.access_list is None:
+        access = await access_list.converge(p, token, db_id, direct=False)
+        if access.planned:
+            planned.append(f"change the access list ({access.planned})")
+    conflict = await _connection_secret(p, database) if kind is phases.Kind.READY else None
+    update = access.synced or p.drift_observed(planned)
+    return _finish(p, [conflict or update], _requeue(p, kind), direct)
 
 
 def _finish(p: Pass, updates: list[conditions.Update], requeue: float, direct: bool) -> Outcome:
@@ -228,7 +263,7 @@ async def _change(
     p.action, p.what = change.kind, change.description
     _report_drift(p, change)
     try:
-        await reconciler_changes.apply(change, p.obj.spec, database, p.deps.astra, token)
+        await reconciler_changes.apply(change, p.obj.spec, database, p.astra, token)
     except errors.Conflict:  # another change is in flight: come back soon
         return p.outcome([engine.SYNCED_OK], p.config.busy_requeue)
     p.event(
@@ -348,7 +383,7 @@ def connection_details(
 async def _terminate(p: Pass, token: str, target: str) -> Outcome:
     p.action = "read"
     try:
-        database = await p.deps.astra.get_database(target, token=token)
+        database = await p.astra.get_database(target, token=token)
     except errors.NotFound:
         return p.outcome([], 0, done=True)
     if phases.kind(database.status) is phases.Kind.GONE:  # TERMINATING is enough
@@ -356,7 +391,7 @@ async def _terminate(p: Pass, token: str, target: str) -> Outcome:
     deleting = conditions.Update(READY, "False", R.DELETING, "Terminating the database.")
     p.action = "terminate"
     try:
-        await p.deps.astra.terminate_database(target, token=token)
+        await p.astra.terminate_database(target, token=token)
     except errors.Conflict:  # MAINTENANCE or another change in flight: try again
         waiting = conditions.Update(
             SYNCED,

@@ -50,10 +50,10 @@ async def _read(p: Pass, token: str, role_id: str) -> models.Role:
     """GET the role; when the token may list but not read one, find it in the list."""
     p.action = "read"
     try:
-        return await p.deps.astra.get_role(role_id, token=token)
+        return await p.astra.get_role(role_id, token=token)
     except (errors.Unauthorized, errors.Forbidden):
         p.action = "list"
-        for role in await p.deps.astra.list_roles(token=token):
+        for role in await p.astra.list_roles(token=token):
             if role.id == role_id:
                 return role
         raise errors.NotFound(f"no role {role_id} in the list", status=404) from None
@@ -89,7 +89,7 @@ class RoleKind:
 
     async def same_name(self, p: Pass, token: str) -> list[str]:
         name = logic.astra_name(p.obj.spec, p.obj.ref.name)
-        listed = await p.shared("roles", lambda: p.deps.astra.list_roles(token=token))
+        listed = await p.shared("roles", lambda: p.astra.list_roles(token=token))
         return logic.same_name(name, listed)
 
     def marker(self, p: Pass, existing: list[str]) -> common.CreatePending:
@@ -97,7 +97,7 @@ class RoleKind:
 
     async def create(self, p: Pass, token: str) -> str:
         request = logic.role_request(p.obj.spec, p.obj.ref.name, _drns(p))
-        role = await p.deps.astra.create_role(request.name, request.policy, token=token)
+        role = await p.astra.create_role(request.name, request.policy, token=token)
         return role.id
 
     def created(self, p: Pass, new_id: str) -> Outcome:
@@ -108,7 +108,7 @@ class RoleKind:
         return p.outcome([AVAILABLE, engine.SYNCED_OK], p.config.poll_interval)
 
     async def matching(self, p: Pass, token: str, marker: common.CreatePending) -> list[str]:
-        roles = await p.deps.astra.list_roles(token=token)
+        roles = await p.astra.list_roles(token=token)
         return [r.id for r in logic.pending_matches(marker, roles)]
 
     async def verify(self, p: Pass, token: str, external_id: str) -> tuple[str, str] | None:
@@ -123,20 +123,22 @@ class RoleKind:
         return None if problem is None else (S.ADOPTION_REFUSED, problem)
 
     async def observe(self, p: Pass, token: str, external_id: str) -> Outcome:
-        listed = await p.listed("roles", lambda: p.deps.astra.list_roles(token=token))
+        listed = await p.listed("roles", lambda: p.astra.list_roles(token=token))
         entry = next((r for r in listed or () if r.id == external_id), None)
         if entry is not None:
             _, found, held, drns = _plan(p, entry)
-            if not found:  # as the spec says: nothing to do, no request of its own
-                return _matches(p, entry, external_id, held, drns, direct=False)
+            if not found or p.observing:  # nothing to do: no request of its own
+                return _matches(p, entry, external_id, held, drns, direct=False, drift=found)
         try:
             role = await _read(p, token, external_id)
         except errors.NotFound:
             raise engine.Missing("was deleted outside Kubernetes") from None
         request, found, held, drns = _plan(p, role)
+        if p.observing:
+            return _matches(p, role, external_id, held, drns, direct=True, drift=found)
         if found:
             p.action = "update"
-            await p.deps.astra.update_role(external_id, request.name, request.policy, token=token)
+            await p.astra.update_role(external_id, request.name, request.policy, token=token)
             _report_update(p, external_id, found)
             role = models.Role(id=external_id, name=request.name, org_id=role.org_id)
         return _matches(p, role, external_id, held, drns, direct=True)
@@ -150,7 +152,7 @@ class RoleKind:
     async def delete(self, p: Pass, token: str, external_id: str) -> Outcome:
         p.action = "delete"
         with contextlib.suppress(errors.NotFound):
-            await p.deps.astra.delete_role(external_id, token=token)
+            await p.astra.delete_role(external_id, token=token)
         p.event("Deleted", f"Deleted Astra role {external_id}.")
         return p.outcome([], 0, done=True)
 
@@ -189,13 +191,17 @@ def _matches(
     drns: tuple[str, ...],
     *,
     direct: bool,
+    drift: tuple[str, ...] = (),
 ) -> Outcome:
-    """The role matches the spec (or was just updated to): status, Ready, Synced."""
+    """The role matches the spec (or was just updated to): status, Ready, Synced. Under
+    managementPolicy Observe, Synced lists the ``drift`` instead."""
     p.status = logic.observed(p.status, role, org_id=_org(p), drns=drns, now=p.now)
     old = p.obj.status.condition(READY)
     if old is None or old.status != "True":
         p.event("Ready", f"The Astra role {external_id} matches the spec.")
     synced = p.adoption_pending(held) if held else engine.SYNCED_OK
+    if p.observing:
+        synced = p.drift_observed(drift)
     if direct:
         return p.outcome([AVAILABLE, synced], p.config.poll_interval)
     return p.quiet_outcome([AVAILABLE, synced])

@@ -124,7 +124,7 @@ async def _issue(p: Pass, token: str) -> str:
     it, status lists it as a revocation due now, so a pass that dies in between leaves a token
     the next one revokes."""
     p.action = "create"
-    created: models.CreatedToken = await p.deps.astra.create_token(
+    created: models.CreatedToken = await p.astra.create_token(
         list(_roles(p)),
         org_id=str(p.scratch.get("org") or "") or None,
         description=logic.description(p.obj.spec, _mark(p)),
@@ -142,7 +142,7 @@ async def _issue(p: Pass, token: str) -> str:
     except Exception:
         with contextlib.suppress(errors.AstraError):
             p.action, p.what = "revoke", f"revoke token {new}"
-            await p.deps.astra.revoke_token(new, token=token)
+            await p.astra.revoke_token(new, token=token)
             p.update(pending_revocations=_pending_without(p, new))
         raise
     return new
@@ -201,7 +201,7 @@ def _nothing_to_do(p: Pass, live: dict[str, models.TokenInfo]) -> bool:
 async def _revoke(p: Pass, token: str, client_id: str) -> None:
     p.action, p.what = "revoke", f"revoke token {client_id}"
     with contextlib.suppress(errors.NotFound):
-        await p.deps.astra.revoke_token(client_id, token=token)
+        await p.astra.revoke_token(client_id, token=token)
     p.what = ""
 
 
@@ -317,9 +317,9 @@ class TokenKind:
         names = logic.builtin_names(p.obj.spec)
         if names:
             p.area, p.action = "role", "list"
-            listed = await p.listed("roles", lambda: p.deps.astra.list_roles(token=token))
+            listed = await p.listed("roles", lambda: p.astra.list_roles(token=token))
             if listed is None:
-                listed = await p.deps.astra.list_roles(token=token)
+                listed = await p.astra.list_roles(token=token)
             p.area = "token"
             builtin, unknown = logic.resolve_builtin(names, listed)
             if unknown:
@@ -340,9 +340,7 @@ class TokenKind:
     async def same_name(self, p: Pass, token: str) -> list[str]:
         mark = _mark(p)
         return sorted(
-            t.client_id
-            for t in await p.deps.astra.list_tokens(token=token)
-            if logic.carries(t, mark)
+            t.client_id for t in await p.astra.list_tokens(token=token) if logic.carries(t, mark)
         )
 
     def marker(self, p: Pass, existing: list[str]) -> common.CreatePending:
@@ -359,7 +357,7 @@ class TokenKind:
     async def matching(self, p: Pass, token: str, marker: common.CreatePending) -> list[str]:
         """Never adopts: a token the pass did not see into a Secret is revoked (here, with
         every other stray), and the engine issues a fresh one."""
-        listed = await p.deps.astra.list_tokens(token=token)
+        listed = await p.astra.list_tokens(token=token)
         await _clean(p, token, {t.client_id: t for t in listed})
         await p.save()
         return []
@@ -369,11 +367,11 @@ class TokenKind:
 
     async def observe(self, p: Pass, token: str, external_id: str) -> Outcome:
         p.action = "list"
-        listed = await p.listed("tokens", lambda: p.deps.astra.list_tokens(token=token))
+        listed = await p.listed("tokens", lambda: p.astra.list_tokens(token=token))
         if listed is not None and _nothing_to_do(p, {t.client_id: t for t in listed}):
             p.update(next_rotation_at=logic.next_rotation(p.obj.spec, p.status.issued_at))
             return p.quiet_outcome([_available(p), engine.SYNCED_OK], _next_pass(p))
-        live = {t.client_id: t for t in await p.deps.astra.list_tokens(token=token)}
+        live = {t.client_id: t for t in await p.astra.list_tokens(token=token)}
         if external_id not in live:
             issued = p.status.issued_at
             if (
@@ -408,7 +406,7 @@ class TokenKind:
 
     async def delete(self, p: Pass, token: str, external_id: str) -> Outcome:
         p.action = "list"
-        listed = await p.deps.astra.list_tokens(token=token)
+        listed = await p.astra.list_tokens(token=token)
         live = {t.client_id for t in listed}
         ours = {external_id, *(r.client_id for r in logic.pending(p.status))}
         ours |= set(logic.strays(listed, _mark(p), ()))
@@ -434,7 +432,7 @@ class TokenKind:
         except engine.CredentialsProblem as exc:
             return p.synced_false(exc.reason, f"Cannot revoke previous tokens: {exc.message}", 5.0)
         p.action = "list"
-        live = {t.client_id for t in await p.deps.astra.list_tokens(token=token)}
+        live = {t.client_id for t in await p.astra.list_tokens(token=token)}
         for client_id in sorted(set(previous) & live):
             await _revoke(p, token, client_id)
         return None

@@ -140,6 +140,11 @@ class ReadyReason:
     """Ready=False: Astra reports the resource as unhealthy or it cannot be observed."""
 
 
+ManagementPolicy = Literal["Full", "Observe"]
+"""Full: the operator makes Astra match the spec. Observe: it only reads and reports."""
+OBSERVE: Final = "Observe"
+
+
 class SyncedReason:
     """Reasons of the ``Synced`` condition shared by every kind."""
 
@@ -172,6 +177,11 @@ class SyncedReason:
     once the annotation astra.operator.dev/confirm-removals is "true" (the message lists them)."""
     CREATE_PENDING_UNRESOLVED: Final = "CreatePendingUnresolved"
     """Synced=False: a create was sent but its result is unknown (see status.createPending)."""
+    OBSERVING: Final = "Observing"
+    """Synced=True: managementPolicy Observe, and Astra matches the spec."""
+    DRIFT_OBSERVED: Final = "DriftObserved"
+    """Synced=False: managementPolicy Observe, and Astra differs from the spec: the message
+    lists what managementPolicy Full would change. Nothing is written to Astra."""
 
 
 class Condition(CRModel):

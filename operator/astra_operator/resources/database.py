@@ -192,6 +192,12 @@ _SPEC_RULES: Final = (
         reason="FieldValueRequired",
     ),
     crd.rule(
+        "!has(self.managementPolicy) || self.managementPolicy != 'Observe' || has(self.databaseID)",
+        "managementPolicy Observe watches an existing database: set spec.databaseID to its ID",
+        field_path=".databaseID",
+        reason="FieldValueRequired",
+    ),
+    crd.rule(
         "!has(oldSelf.databaseID)"
         " || (has(self.databaseID) && self.databaseID == oldSelf.databaseID)",
         "databaseID cannot be changed or removed once set",
@@ -255,6 +261,12 @@ class AstraDatabaseSpec(common.SpecModel):
     """When true, the operator refuses to terminate the database: with deletionPolicy Delete,
     deleting this object waits (Synced=False, reason DeletionProtected) until this is set back
     to false. No effect with Retain."""
+    management_policy: common.ManagementPolicy = "Full"
+    """Full (the default): the operator makes the database match this spec. Observe: it only
+    reads the database (spec.databaseID is required) and reports, in the Synced condition
+    (reason DriftObserved), each difference Full would change, like a plan; it never writes to
+    Astra, and deleting this object leaves the database as it is. Switching to Full applies
+    the plan."""
     database_id: DatabaseID | None = Field(default=None, alias="databaseID")
     """ID (UUID) of an existing Astra database to adopt instead of creating one. Once set it
     cannot be changed or removed; added later, it must equal status.databaseID."""

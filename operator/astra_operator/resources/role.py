@@ -197,6 +197,12 @@ class RoleScope(common.SpecModel):
 
 _SPEC_RULES: Final = (
     crd.rule(
+        "!has(self.managementPolicy) || self.managementPolicy != 'Observe' || has(self.roleID)",
+        "managementPolicy Observe watches an existing role: set spec.roleID to its ID",
+        field_path=".roleID",
+        reason="FieldValueRequired",
+    ),
+    crd.rule(
         "!has(oldSelf.roleID) || (has(self.roleID) && self.roleID == oldSelf.roleID)",
         "roleID cannot be changed or removed once set",
         field_path=".roleID",
@@ -244,6 +250,11 @@ class AstraRoleSpec(common.SpecModel):
     bound to it lose its permissions), Retain leaves it and only stops managing it. When
     omitted, the operator's default applies (ASTRA_DEFAULT_DELETION_POLICY, Retain unless
     configured)."""
+    management_policy: common.ManagementPolicy = "Full"
+    """Full (the default): the operator makes the role match this spec. Observe: it only
+    reads the role (spec.roleID is required) and reports, in the Synced condition (reason
+    DriftObserved), each difference Full would change; it never writes to Astra, and deleting
+    this object leaves the role as it is. Switching to Full applies the plan."""
     role_id: RoleID | None = Field(default=None, alias="roleID")
     """ID (UUID) of an existing Astra custom role to adopt instead of creating one; the
     operator then makes it match this spec. Once set it cannot be changed or removed; added

@@ -189,6 +189,29 @@ class Outcome(Generic[StatusT]):
     """For deletion: the finalizer may be released."""
 
 
+class ObserveOnly(Exception):  # noqa: N818 (reads as a condition)
+    """A write was attempted for an object under managementPolicy Observe (a safety net: the
+    kinds report differences instead of acting)."""
+
+
+class _ReadOnlyAstra:
+    """The Astra port with every write refused: what an Observe pass gets."""
+
+    _READS = ("get_", "list_", "iter_", "current_")
+
+    def __init__(self, inner: ports.AstraPort) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith(self._READS):
+            return getattr(self._inner, name)
+
+        async def refused(*args: object, **kwargs: object) -> None:
+            raise ObserveOnly(name)
+
+        return refused
+
+
 class CredentialsProblem(Exception):  # noqa: N818 (reads as a condition)
     """The token cannot be had or used; ``reason`` is the Synced reason."""
 
@@ -226,6 +249,10 @@ class Pass(Generic[SpecT, StatusT]):
         """The object is steady: it may be observed from its credential's lists."""
         self.from_lists = False
         """The pass ended on what the lists showed, with nothing to do (no direct call)."""
+        self.observing = getattr(obj.spec, "management_policy", "Full") == common.OBSERVE
+        """managementPolicy Observe: read and report, never write to Astra."""
+        self.astra: ports.AstraPort = _ReadOnlyAstra(deps.astra) if self.observing else deps.astra
+        """The Astra port for this pass (writes refused under Observe)."""
 
     @property
     def config(self) -> config.OperatorConfig:
@@ -429,9 +456,26 @@ class Pass(Generic[SpecT, StatusT]):
                 without.append(name)
         return found, missing, without
 
+    def drift_observed(self, differences: Iterable[str]) -> conditions.Update:
+        """Synced under managementPolicy Observe: True, or False listing what Full would do."""
+        found = list(differences)
+        if not found:
+            return conditions.Update(
+                SYNCED, "True", S.OBSERVING, "managementPolicy Observe: Astra matches the spec."
+            )
+        message = (
+            f"managementPolicy Observe: the {self.kind.info.noun} differs from the spec. With "
+            f"managementPolicy Full the operator would: {'; '.join(found)}. Nothing is written "
+            "to Astra."
+        )
+        old = self.obj.status.condition(SYNCED)
+        if old is None or (old.reason, old.message) != (S.DRIFT_OBSERVED, message):
+            self.event(S.DRIFT_OBSERVED, message)
+        return conditions.Update(SYNCED, "False", S.DRIFT_OBSERVED, message)
+
     def removals_held(self) -> bool:
         """Removals wait: this object adopted its resource and the user has not confirmed."""
-        return bool(self.status.adopted) and not self.obj.removals_confirmed
+        return bool(self.status.adopted) and not self.obj.removals_confirmed and not self.observing
 
     def adoption_pending(self, items: list[str]) -> conditions.Update:
         """Synced=False listing what the operator would remove once confirmed."""
@@ -658,6 +702,9 @@ async def _reconcile(kind: Kind[SpecT, StatusT], p: Pass[SpecT, StatusT]) -> Out
         return await _converge(kind, p, token)
     except errors.AstraError as exc:
         return p.api_failed(exc)
+    except ObserveOnly as exc:  # a kind tried to write: report, never write
+        _log.error("[%s] managementPolicy Observe refused a write (%s)", p.obj, exc)
+        return p.outcome([p.drift_observed([f"call {exc}"])], p.config.poll_interval)
 
 
 async def _converge(
@@ -669,6 +716,18 @@ async def _converge(
         adopt = kind.adopt_id(p.obj.spec)
         if adopt is not None:
             return await _adopt(kind, p, token, adopt)
+        if p.observing:  # nothing to watch, and Observe never creates
+            return p.outcome(
+                [
+                    p.drift_observed(
+                        [
+                            f"create the {kind.info.noun} (set spec.{kind.info.id_label} "
+                            f"to watch an existing one)"
+                        ]
+                    )
+                ],
+                p.config.poll_interval,
+            )
         if pending_marker(p.status) is not None:
             return await _resolve_pending(kind, p, token)
         return await _create(kind, p, token)
@@ -678,6 +737,12 @@ async def _converge(
     try:
         return await kind.observe(p, token, current)
     except Missing as gone:
+        if p.observing:
+            p.observed = [
+                conditions.Update(READY, "False", common.ReadyReason.UNAVAILABLE, f"It {gone}.")
+            ]
+            update = p.drift_observed([f"create the {kind.info.noun} again ({current} {gone})"])
+            return p.outcome([update], p.config.poll_interval)
         p.warn("Recreating", f"The Astra {kind.info.noun} {current} {gone}; creating it again.")
         p.deps.owners.claims.pop((plural, current), None)
         p.update(**{kind.info.id_field: None})
@@ -810,7 +875,7 @@ async def _finalize(kind: Kind[SpecT, StatusT], p: Pass[SpecT, StatusT]) -> Outc
             f"The Astra {info.noun} {target} is managed by {info.kind} {other}: left as it is.",
         )
         return p.outcome([], 0, done=True)
-    if policy == "Retain":
+    if policy == "Retain" or p.observing:  # Observe never writes to Astra: it releases
         return await _retain(kind, p, target)
     if target is None and pending_marker(p.status) is None:
         return p.outcome([], 0, done=True)  # nothing was ever created or adopted

@@ -52,6 +52,8 @@ class OperatorConfig:
     ``None``: only ``operator_namespace``; ``("*",)``: every watched namespace; ``()``: none."""
     pass_deadline: float = 120.0
     """Seconds one reconcile pass may take before it is abandoned and retried."""
+    metrics_port: int = 0
+    """Port of the Prometheus endpoint (``/metrics``); 0: not served."""
 
     def default_credentials_serve(self, namespace: str) -> bool:
         """Whether an object in ``namespace`` may use the operator-wide default token."""
@@ -95,6 +97,7 @@ class OperatorConfig:
                 e.get("ASTRA_DEFAULT_CREDENTIALS_NAMESPACES")
             ),
             pass_deadline=_seconds(e, "ASTRA_PASS_DEADLINE", cls.pass_deadline),
+            metrics_port=_port(e, "ASTRA_METRICS_PORT", cls.metrics_port),
         )
 
 
@@ -116,6 +119,17 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
         value = 0.0
     if not 0 < value < float("inf"):
         raise ValueError(f"{name} must be a positive number of seconds, not {raw!r}")
+    return value
+
+
+def _port(env: Mapping[str, str], name: str, default: int) -> int:
+    """A TCP port (1-65535) from ``env[name]``, or 0 for none (``default`` when unset)."""
+    raw = env.get(name)
+    if raw is None:
+        return default
+    value = int(raw.strip()) if raw.strip().isdigit() else -1
+    if not 0 <= value <= 65535:
+        raise ValueError(f"{name} must be a port number (1-65535), or 0 for none, not {raw!r}")
     return value
 
 

@@ -2,11 +2,12 @@
 
 What is checked: ``helm lint --strict``; what the default values, ``watchNamespaces`` and
 ``defaultCredentialsNamespaces`` render (RBAC shape, the same rules for every kind in crds/, the
-one-replica Recreate Deployment, its hardening and ASTRA_* settings, its probes, NOTES.txt);
+one-replica Recreate Deployment, its hardening and ASTRA_* settings, its probes, NOTES.txt, the
+metrics Service and ServiceMonitor);
 values the chart refuses (unknown keys at every level it defines, too); that every value is
 commented in values.yaml and in the schema; that what users copy (NOTES, README, values.yaml)
-names its namespace and quotes `--set` lists for bash; and that the chart's CRDs are byte-equal
-to crds/.
+names its namespace and quotes `--set` lists for bash; that the Grafana dashboard queries only
+series the operator defines; and that the chart's CRDs are byte-equal to crds/.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
+from astra_operator import metrics
 from tests.conftest import REPO
 from tests.e2e.conftest import CHART, Helm
 
@@ -148,6 +150,7 @@ def test_default_values_watch_all_namespaces_with_one_cluster_role(helm: Helm) -
         ("ClusterRole", None),
         ("ClusterRoleBinding", None),
         ("Deployment", "ops"),
+        ("Service", "ops"),
         ("ServiceAccount", "ops"),
     ]
     # Watching all namespaces, kopf never lists namespaces: that rule is not granted.
@@ -186,6 +189,7 @@ def test_deployment_is_one_hardened_replica_configured_by_env(helm: Helm) -> Non
         "ASTRA_POLL_INTERVAL": "60",
         "ASTRA_LOG_FORMAT": "json",
         "ASTRA_PASS_DEADLINE": "120",
+        "ASTRA_METRICS_PORT": "8081",
     }
     # Unset: the operator's default token serves its own (the release) namespace only.
     assert "ASTRA_DEFAULT_CREDENTIALS_NAMESPACES" not in env_of(container)
@@ -204,6 +208,7 @@ def test_watch_namespaces_render_a_role_per_namespace(helm: Helm) -> None:
         ("RoleBinding", "ops"),
         ("RoleBinding", "team-a"),
         ("RoleBinding", "team-b"),
+        ("Service", "ops"),
         ("ServiceAccount", "ops"),
     ]
     # Cluster-wide, only what kopf's discovery needs; namespaced rules per watched namespace.
@@ -363,6 +368,12 @@ def test_clusters_older_than_1_29_are_refused(helm: Helm) -> None:
             "not in watchNamespaces",
         ),
         (["--set", "passDeadline=0"], "passDeadline"),
+        (["--set", "metrics.port=8080"], "metrics.port must differ from livenessProbe.port"),
+        (["--set", "metrics.port=80"], "metrics/port"),
+        (
+            ["--set", "metrics.port=0,metrics.serviceMonitor.enabled=true"],
+            "metrics.serviceMonitor.enabled needs metrics.port",
+        ),
     ],
     ids=[
         "two-replicas",
@@ -376,6 +387,9 @@ def test_clusters_older_than_1_29_are_refused(helm: Helm) -> None:
         "default-credentials-star-and-names",
         "default-credentials-unwatched",
         "pass-deadline-zero",
+        "metrics-on-the-health-port",
+        "metrics-privileged-port",
+        "service-monitor-without-metrics",
     ],
 )
 def test_values_the_operator_cannot_honour_are_refused(
@@ -503,8 +517,86 @@ def test_readiness_alone_still_serves_the_endpoint(helm: Helm) -> None:
     docs = render(helm, "--set", "livenessProbe.enabled=false,readinessProbe.enabled=false")
     [container] = one(docs, "Deployment")["spec"]["template"]["spec"]["containers"]
     assert "readinessProbe" not in container
-    assert "ports" not in container
+    assert [p["name"] for p in container["ports"]] == ["metrics"]  # /healthz is not served
     assert "args" not in container or not container["args"]
+
+
+# --- metrics: the Service, the ServiceMonitor, the dashboard -------------------------------
+
+DASHBOARD = CHART / "dashboards" / "astra-operator.json"
+
+
+def test_metrics_are_served_on_a_named_port_behind_a_service(helm: Helm) -> None:
+    docs = render(helm, "--set", "metrics.port=9102")
+    [container] = one(docs, "Deployment")["spec"]["template"]["spec"]["containers"]
+    assert env_of(container)["ASTRA_METRICS_PORT"] == "9102"
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert ports == {"health": 8080, "metrics": 9102}
+    service = one(docs, "Service", "ops")
+    assert service["metadata"]["name"] == "rel-astra-operator-metrics"
+    assert service["spec"]["ports"] == [
+        {"name": "metrics", "port": 9102, "targetPort": "metrics", "protocol": "TCP"}
+    ]
+    pod_labels = one(docs, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= pod_labels.items()
+    assert not [d for d in docs if d["kind"] == "ServiceMonitor"], "off by default"
+
+
+def test_metrics_off_render_no_port_no_service(helm: Helm) -> None:
+    docs = render(helm, "--set", "metrics.port=0")
+    [container] = one(docs, "Deployment")["spec"]["template"]["spec"]["containers"]
+    assert env_of(container)["ASTRA_METRICS_PORT"] == "0"
+    assert [p["name"] for p in container["ports"]] == ["health"]
+    assert not [d for d in docs if d["kind"] in ("Service", "ServiceMonitor")]
+
+
+def test_the_service_monitor_renders_only_when_enabled(helm: Helm) -> None:
+    assert not [d for d in render(helm) if d["kind"] == "ServiceMonitor"]
+    docs = render(
+        helm,
+        "--set", "metrics.serviceMonitor.enabled=true,metrics.serviceMonitor.interval=15s",
+        "--set-string", "metrics.serviceMonitor.labels.release=prom",
+    )  # fmt: skip
+    monitor = one(docs, "ServiceMonitor", "ops")
+    assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
+    assert monitor["metadata"]["labels"]["release"] == "prom"
+    assert monitor["spec"]["endpoints"] == [
+        {"port": "metrics", "path": "/metrics", "interval": "15s"}
+    ]
+    assert monitor["spec"]["namespaceSelector"] == {"matchNames": ["ops"]}
+    service = one(docs, "Service", "ops")
+    assert (
+        monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    )
+    assert service["spec"]["ports"][0]["name"] == "metrics"
+
+
+def _dashboard_queries() -> list[str]:
+    board = json.loads(DASHBOARD.read_text())
+    queries = [t["expr"] for panel in board["panels"] for t in panel.get("targets", [])]
+    for variable in board.get("templating", {}).get("list", []):
+        query = variable.get("query")
+        if isinstance(query, dict):
+            queries.append(query.get("query", ""))
+    return queries
+
+
+def test_the_dashboard_queries_only_series_the_operator_defines() -> None:
+    # The drift check between the dashboard and astra_operator/metrics.py: every series name a
+    # query uses must be one the operator's registry exposes (a renamed or dropped series
+    # fails here instead of leaving an empty panel).
+    defined = metrics.series_names(metrics.REGISTRY)
+    queries = _dashboard_queries()
+    assert queries
+    used = {n for q in queries for n in re.findall(r"\bastra_operator_[a-z0-9_]+", q)}
+    unknown = sorted(used - defined)
+    assert unknown == [], f"{DASHBOARD.name} queries series metrics.py does not define"
+    for family in (
+        "reconcile_total", "api_requests_total", "api_request_duration_seconds_bucket",
+        "api_rate_limited_total", "objects", "databases",
+        "generation_to_ready_seconds_bucket", "passes_running",
+    ):  # fmt: skip
+        assert f"astra_operator_{family}" in used, f"no panel shows astra_operator_{family}"
 
 
 # --- what users copy: NOTES and --set lists ------------------------------------------------

@@ -13,7 +13,8 @@ does not repeat the flood.
 
 Buckets are keyed by ``credential_key(token)``, a short SHA-256 digest, never by the token
 itself, so no dict, repr or log line here can carry a token. The module does no I/O; the clock
-(monotonic seconds) and the sleep are injectable so tests run on fake time.
+(monotonic seconds) and the sleep are injectable so tests run on fake time. Each request taken
+is timed on that clock for ``metrics`` (``api_budget_wait_seconds``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import hashlib
 import math
 import time
 from collections.abc import Awaitable, Callable
+
+from astra_operator import metrics
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -93,6 +96,7 @@ class Budget:
         itself, as the call that received the 429 does in its retry backoff: that pause is not
         waited for again, a later or longer one is.
         """
+        started = self._clock()
         bucket = self._bucket(key)
         bucket.waiting += 1
         try:
@@ -100,6 +104,7 @@ class Budget:
                 await self._take(bucket, max_pause, honoured)
         finally:
             bucket.waiting -= 1
+        metrics.observe_budget_wait(self._clock() - started)
 
     async def _take(self, bucket: _Bucket, max_pause: float, honoured: float | None) -> None:
         while True:

@@ -6,7 +6,8 @@ renders a path template, attaches the bearer token, takes one request from that 
 while a request is in flight (not while backing off or waiting for the budget), maps every
 failure onto ``errors.AstraError`` chained from the httpx exception, and retries according to
 ``retry``. A 429 pauses the whole credential for its ``Retry-After`` (``budget.DEFAULT_PAUSE``
-without one). The token never appears in a log line, repr or exception.
+without one). The token never appears in a log line, repr or exception. Each attempt sent and
+each retry is counted in ``metrics`` by its route template (never the rendered path).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import httpx
 from pydantic import JsonValue
 
 import astra_operator
+from astra_operator import metrics
 from astra_operator.astra import budget, errors, retry
 
 _log = logging.getLogger(__name__)
@@ -70,6 +72,19 @@ class _Call:
     @property
     def side_effects(self) -> bool:
         return self.method not in _SAFE_METHODS
+
+
+def _transport_code(exc: httpx.TransportError) -> str:
+    """The bounded word ``api_requests_total{code}`` carries when no reply came back."""
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"  # connect, read, write or pool
+    if isinstance(exc, httpx.ConnectError):
+        return "connect"
+    if isinstance(exc, httpx.ProtocolError):
+        return "protocol"
+    if isinstance(exc, httpx.NetworkError):
+        return "network"
+    return "transport"
 
 
 def render_path(template: str, path_params: Mapping[str, str] | None) -> str:
@@ -166,6 +181,7 @@ class Session:
                 if paused is not None:  # this call waits its own pause out in its backoff
                     delay, honoured = max(delay, paused[0]), paused[1]
                 _log.debug("retrying %s %s in %.3fs: %s", method, template, delay, exc)
+                metrics.observe_retry(method, template)
             await self._sleep(delay)
             attempt += 1
 
@@ -190,9 +206,10 @@ class Session:
                     headers={"Authorization": f"Bearer {call.token}"},
                 )
         except httpx.TransportError as exc:
-            self._log_attempt(call, attempt, type(exc).__name__, started)
+            self._log_attempt(call, attempt, type(exc).__name__, _transport_code(exc), started)
             raise self._transport_error(call, exc) from exc
-        self._log_attempt(call, attempt, response.status_code, started)
+        status = response.status_code
+        self._log_attempt(call, attempt, status, str(status), started)
         if response.is_success:
             return Reply(
                 call.method, call.path, response.status_code, response.headers, response.content
@@ -247,7 +264,12 @@ class Session:
             )
         return seconds, until
 
-    def _log_attempt(self, call: _Call, attempt: int, outcome: object, started: float) -> None:
+    def _log_attempt(
+        self, call: _Call, attempt: int, outcome: object, code: str, started: float
+    ) -> None:
+        """Log an attempt sent and count it (``code``: the HTTP status, or a word)."""
+        seconds = time.monotonic() - started
+        metrics.observe_request(call.method, call.template, code, seconds)
         _log.debug(
             "%s %s -> %s (attempt %d/%d, %.3fs)",
             call.method,
@@ -255,7 +277,7 @@ class Session:
             outcome,
             attempt,
             self._policy.max_attempts,
-            time.monotonic() - started,
+            seconds,
         )
 
     def _transport_error(self, call: _Call, exc: httpx.TransportError) -> errors.TransportError:

@@ -10,12 +10,13 @@ import os
 import sys
 import threading
 import time
+import urllib.parse
 from collections.abc import Coroutine
 from typing import Any
 
 import kopf
 
-from astra_operator import config
+from astra_operator import config, metrics
 from astra_operator.astra import redaction
 
 # Importing registers the handlers with kopf's default registry.
@@ -109,6 +110,13 @@ def _parser() -> argparse.ArgumentParser:
     add(
         "--liveness", metavar="URL", help="serve a liveness probe, e.g. http://0.0.0.0:8080/healthz"
     )
+    add(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="serve Prometheus metrics on http://0.0.0.0:PORT/metrics; 0: off "
+        "(ASTRA_METRICS_PORT); default off",
+    )
     add("-v", "--verbose", action="store_true", help="debug logging")
     return parser
 
@@ -129,6 +137,7 @@ _OVERRIDES = {
     "kube_timeout": "kube_timeout",
     "kube_connect_timeout": "kube_connect_timeout",
     "log_format": "log_format",
+    "metrics_port": "metrics_port",
 }
 
 
@@ -151,7 +160,34 @@ def settings_from(args: argparse.Namespace) -> config.OperatorConfig:
     rate = changes.get("api_rate")
     if rate is not None and not 0 < rate < float("inf"):
         raise ValueError("--api-rate must be a positive number of requests per second")
-    return dataclasses.replace(cfg, **changes)
+    settings = dataclasses.replace(cfg, **changes)
+    _check_metrics_port(settings.metrics_port, args.liveness)
+    return settings
+
+
+def _check_metrics_port(port: int, liveness: str | None) -> None:
+    if not 0 <= port <= 65535:
+        raise ValueError("--metrics-port must be a port number (1-65535), or 0 for none")
+    try:
+        taken = urllib.parse.urlsplit(liveness).port if liveness else None
+    except ValueError:
+        taken = None  # kopf says what is wrong with the URL
+    if port and port == taken:
+        raise ValueError(f"the metrics port {port} is the --liveness port: choose another")
+
+
+def _serve_metrics(port: int) -> None:
+    """/metrics from a daemon thread: the exit path (``_exit_now_if_threads_hang``) neither
+    waits for it nor is held by it. A port that cannot be had is logged and the operator goes
+    on without metrics: reconciling matters more than being scraped."""
+    if not port:
+        return
+    try:
+        metrics.serve(port)
+    except OSError as exc:
+        logger.error("metrics are not served: cannot listen on port %d: %s", port, exc)
+        return
+    logger.info("serving metrics on http://0.0.0.0:%d/metrics", port)
 
 
 class _QuietWakeups(logging.Filter):
@@ -189,6 +225,7 @@ def main(argv: list[str]) -> int:
     _quiet_logs(args.verbose)
     redaction.install()  # after kopf.configure, which replaces the root handler
     memo = kopf.Memo(config=cfg)
+    _serve_metrics(cfg.metrics_port)
     code = 0
     try:
         _run(  # kopf stops on SIGTERM/SIGINT (its own signal handlers), then runs cleanup

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from kubernetes import client as k8s
 
-from astra_operator import config
+from astra_operator import config, metrics
 from astra_operator.astra import client as astra_client
 from astra_operator.kube import api as kube_api
 from astra_operator.reconcilers import engine, ownership
@@ -70,16 +70,19 @@ class Runtime:
 
 
 class Progress:
-    """Which passes are running since when: the liveness probe fails on a stuck loop."""
+    """Which passes are running since when: the liveness probe fails on a stuck loop
+    (``astra_operator_passes_running`` counts them)."""
 
     def __init__(self) -> None:
         self.running: dict[str, float] = {}
 
     def started(self, uid: str) -> None:
         self.running[uid] = time.monotonic()
+        metrics.passes_running(len(self.running))
 
     def finished(self, uid: str) -> None:
         self.running.pop(uid, None)
+        metrics.passes_running(len(self.running))
 
     def stuck(self, limit: float) -> int:
         """How many passes have run longer than ``limit`` seconds."""

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, Final, Generic, Literal, Protocol, TypeVar
 
-from astra_operator import config
+from astra_operator import config, metrics
 from astra_operator.astra import errors, redaction
 from astra_operator.kube import api as kube_api
 from astra_operator.logic import conditions, credentials, failures, pending
@@ -174,6 +174,7 @@ class Deps:
         self.scratch.pop(uid, None)
         self.owners.release(plural, uid)
         self.dependents.depend(uid, ())
+        metrics.forget(uid)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -667,6 +668,7 @@ async def reconcile(
     await p.save()
     if not p.from_lists:
         p.scratch[DIRECT_AT] = p.now
+    metrics.observe_pass(kind.info.kind, obj, outcome, p)
     return outcome
 
 
@@ -861,6 +863,7 @@ async def finalize(
         deps.forget(obj.uid, kind.info.plural)
     else:
         await p.save()
+    metrics.observe_pass(kind.info.kind, obj, outcome, p, deleting=True)
     return outcome
 
 

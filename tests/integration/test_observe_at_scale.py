@@ -237,3 +237,33 @@ def test_when_the_list_fails_objects_still_converge(
         20,
     )
     assert databases.condition("one", "Synced")["status"] == "True"
+
+
+def test_a_429_pauses_every_request_of_the_credential(
+    make_operator: Callable[..., Operator], databases: Databases, sim: Sim
+) -> None:
+    make_operator()
+    names = ["slow-a", "slow-b"]
+    for name in names:
+        databases.apply(name, SERVERLESS)
+    ids = _ready_all(databases, names)
+    _settle(sim)
+    path = f"^/v2/databases/{ids['slow-a']}$"
+    fault = {"kind": "status", "status": 429, "retryAfter": 1, "count": 1}
+    sim.admin("POST", "/_sim/faults", {**fault, "method": "GET", "path": path})
+    databases.patch("slow-a", {"spec": {"additionalKeyspaces": ["ka"]}})  # a GET of its own
+    time.sleep(0.2)
+    databases.patch("slow-b", {"spec": {"additionalKeyspaces": ["kb"]}})  # another, meanwhile
+    for name, keyspace in (("slow-a", "ka"), ("slow-b", "kb")):
+        wait_for(
+            f"{keyspace} despite the 429",
+            lambda n=name, k=keyspace: (
+                k in next(d for d in sim.databases() if d["id"] == ids[n])["info"]["keyspaces"]
+            ),
+            20,
+        )
+    log = sim.admin("GET", "/_sim/requests/log")["requests"]
+    refused = next(r["at"] for r in log if r["path"] == f"/v2/databases/{ids['slow-a']}")
+    during = [r for r in log if refused < r["at"] < refused + 0.9]
+    assert during == [], f"requests sent while the credential was told to wait: {during}"
+    assert any(r["path"] == f"/v2/databases/{ids['slow-b']}" for r in log if r["at"] > refused)

@@ -426,9 +426,13 @@ class Pass(Generic[SpecT, StatusT]):
     async def organization(self, token: str) -> str:
         """The token's organization, asked once per credential."""
         key = "/".join(self.secret_key())
-        if key not in self.deps.org_ids:
+        if key not in self.deps.org_ids:  # concurrent first passes share one call
             area, self.area, self.action = self.area, "organization", "read"
-            org = await self.deps.astra.current_organization(token=token)
+            org = await self.shared(
+                "organization",
+                lambda: self.deps.astra.current_organization(token=token),
+                ttl=float("inf"),
+            )
             self.deps.org_ids[key] = org.id
             self.area = area
         return self.deps.org_ids[key]

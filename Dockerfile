@@ -25,6 +25,7 @@ RUN groupadd --system --gid 10001 astra \
 COPY --from=build /opt/venv /opt/venv
 # Numeric, so the kubelet can check runAsNonRoot without reading /etc/passwd.
 USER 10001:10001
-# kopf's liveness endpoint, when started with --liveness http://0.0.0.0:8080/healthz.
-EXPOSE 8080
+# kopf's liveness endpoint, when started with --liveness http://0.0.0.0:8080/healthz, and the
+# Prometheus metrics, when ASTRA_METRICS_PORT=8081 (the chart's defaults).
+EXPOSE 8080 8081
 ENTRYPOINT ["astra-operator", "run"]

@@ -18,6 +18,10 @@ _COMMANDS: dict[str, tuple[str, str]] = {
         "astra_operator.controlplane.command",
         "run a local kube-apiserver + etcd (up | down | env | build)",
     ),
+    "export": (
+        "astra_operator.onboard.command",
+        "print manifests that adopt the databases and roles an organization already has",
+    ),
 }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import socket
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
@@ -54,6 +55,20 @@ class OperatorConfig:
     """Seconds one reconcile pass may take before it is abandoned and retried."""
     metrics_port: int = 0
     """Port of the Prometheus endpoint (``/metrics``); 0: not served."""
+    leader_election: bool = False
+    """Wait to hold the Lease before reconciling anything (several replicas, one active)."""
+    leader_lease_name: str = "astra-operator"
+    leader_lease_namespace: str = ""
+    """Empty: ``operator_namespace``."""
+    leader_lease_seconds: int = 15
+    """The Lease's duration; the renew deadline and retry period scale with it (10 s, 2 s)."""
+    pod_name: str = ""
+    """This process's identity in the Lease, before a random suffix."""
+
+    @property
+    def lease_namespace(self) -> str:
+        """Where the leader election Lease lives."""
+        return self.leader_lease_namespace or self.operator_namespace
 
     def default_credentials_serve(self, namespace: str) -> bool:
         """Whether an object in ``namespace`` may use the operator-wide default token."""
@@ -98,6 +113,13 @@ class OperatorConfig:
             ),
             pass_deadline=_seconds(e, "ASTRA_PASS_DEADLINE", cls.pass_deadline),
             metrics_port=_port(e, "ASTRA_METRICS_PORT", cls.metrics_port),
+            leader_election=_switch(e, "ASTRA_LEADER_ELECTION", cls.leader_election),
+            leader_lease_name=e.get("ASTRA_LEADER_LEASE_NAME") or cls.leader_lease_name,
+            leader_lease_namespace=e.get("ASTRA_LEADER_LEASE_NAMESPACE", ""),
+            leader_lease_seconds=lease_seconds(
+                e.get("ASTRA_LEADER_LEASE_SECONDS"), "ASTRA_LEADER_LEASE_SECONDS"
+            ),
+            pod_name=e.get("POD_NAME") or e.get("HOSTNAME") or socket.gethostname(),
         )
 
 
@@ -131,6 +153,27 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
     if not 0 <= value <= 65535:
         raise ValueError(f"{name} must be a port number (1-65535), or 0 for none, not {raw!r}")
     return value
+
+
+def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """``on``/``off`` (also true/false, 1/0) from ``env[name]`` (``default`` when unset)."""
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return default
+    value = raw.strip().lower()
+    if value not in ("on", "off", "true", "false", "1", "0"):
+        raise ValueError(f"{name} must be on or off, not {raw!r}")
+    return value in ("on", "true", "1")
+
+
+def lease_seconds(raw: str | int | None, name: str) -> int:
+    """A Lease duration: a whole number of seconds, at least 3 (default 15)."""
+    if raw is None:
+        return OperatorConfig.leader_lease_seconds
+    text = str(raw).strip()
+    if not text.isdigit() or int(text) < 3:
+        raise ValueError(f"{name} must be a whole number of seconds, at least 3, not {raw!r}")
+    return int(text)
 
 
 def _rate(env: Mapping[str, str], name: str, default: float) -> float:

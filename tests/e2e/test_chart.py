@@ -2,8 +2,9 @@
 
 What is checked: ``helm lint --strict``; what the default values, ``watchNamespaces`` and
 ``defaultCredentialsNamespaces`` render (RBAC shape, the same rules for every kind in crds/, the
-one-replica Recreate Deployment, its hardening and ASTRA_* settings, its probes, NOTES.txt, the
-deletion guard equal to crds/policies/ and its switch, the metrics Service and ServiceMonitor);
+Deployment, its hardening and ASTRA_* settings, its probes, NOTES.txt, the deletion guard equal to
+crds/policies/ and its switch, the metrics Service and ServiceMonitor, leader election: the
+Lease's Role, and what replicaCount above 1 adds: RollingUpdate, a PodDisruptionBudget, POD_NAME);
 values the chart refuses (unknown keys at every level it defines, too); that every value is
 commented in values.yaml and in the schema; that what users copy (NOTES, README, values.yaml)
 names its namespace and quotes `--set` lists for bash; that the Grafana dashboard queries only
@@ -48,6 +49,11 @@ def one(docs: list[Doc], kind: str, namespace: str | None = None) -> Doc:
     ]
     assert len(found) == 1, f"{kind} in {namespace}: {len(found)} found"
     return found[0]
+
+
+def named(docs: list[Doc], kind: str, name: str) -> Doc:
+    [found] = [d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name]
+    return found
 
 
 def env_of(container: Doc) -> dict[str, object]:
@@ -95,6 +101,12 @@ CRD_SCAN = {
     ("apiextensions.k8s.io", "customresourcedefinitions", "watch"),
 }
 NAMESPACE_SCAN = {("", "namespaces", "list"), ("", "namespaces", "watch")}
+LEASE_RULES = {
+    ("coordination.k8s.io", "leases", "create"),
+    ("coordination.k8s.io", "leases[rel-astra-operator]", "get"),
+    ("coordination.k8s.io", "leases[rel-astra-operator]", "update"),
+}
+LEADER_ELECTION = "rel-astra-operator-leader-election"
 
 
 def test_lint_strict_passes(helm: Helm) -> None:
@@ -150,6 +162,8 @@ def test_default_values_watch_all_namespaces_with_one_cluster_role(helm: Helm) -
         ("ClusterRole", None),
         ("ClusterRoleBinding", None),
         ("Deployment", "ops"),
+        ("Role", "ops"),  # the Lease (leader election is on by default)
+        ("RoleBinding", "ops"),
         ("Service", "ops"),
         ("ServiceAccount", "ops"),
         ("ValidatingAdmissionPolicy", None),
@@ -157,6 +171,7 @@ def test_default_values_watch_all_namespaces_with_one_cluster_role(helm: Helm) -
     ]
     # Watching all namespaces, kopf never lists namespaces: that rule is not granted.
     assert rules(one(docs, "ClusterRole")) == NAMESPACED_RULES | CRD_SCAN
+    assert rules(named(docs, "Role", LEADER_ELECTION)) == LEASE_RULES
     binding = one(docs, "ClusterRoleBinding")
     sa = one(docs, "ServiceAccount")["metadata"]["name"]
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": sa, "namespace": "ops"}]
@@ -165,7 +180,11 @@ def test_default_values_watch_all_namespaces_with_one_cluster_role(helm: Helm) -
 
 
 def test_deployment_is_one_hardened_replica_configured_by_env(helm: Helm) -> None:
-    deployment = one(render(helm), "Deployment")
+    # One replica: Recreate (never two Pods at once) and no PodDisruptionBudget (it would
+    # block every node drain); leader election on all the same, without POD_NAME.
+    docs = render(helm)
+    assert not [d for d in docs if d["kind"] == "PodDisruptionBudget"]
+    deployment = one(docs, "Deployment")
     spec = deployment["spec"]
     assert spec["replicas"] == 1
     assert spec["strategy"] == {"type": "Recreate"}
@@ -191,6 +210,9 @@ def test_deployment_is_one_hardened_replica_configured_by_env(helm: Helm) -> Non
         "ASTRA_POLL_INTERVAL": "60",
         "ASTRA_LOG_FORMAT": "json",
         "ASTRA_PASS_DEADLINE": "120",
+        "ASTRA_LEADER_ELECTION": "on",
+        "ASTRA_LEADER_LEASE_NAME": "rel-astra-operator",
+        "ASTRA_LEADER_LEASE_SECONDS": "15",
         "ASTRA_METRICS_PORT": "8081",
     }
     # Unset: the operator's default token serves its own (the release) namespace only.
@@ -205,8 +227,10 @@ def test_watch_namespaces_render_a_role_per_namespace(helm: Helm) -> None:
         ("ClusterRoleBinding", None),
         ("Deployment", "ops"),
         ("Role", "ops"),
+        ("Role", "ops"),
         ("Role", "team-a"),
         ("Role", "team-b"),
+        ("RoleBinding", "ops"),
         ("RoleBinding", "ops"),
         ("RoleBinding", "team-a"),
         ("RoleBinding", "team-b"),
@@ -219,8 +243,11 @@ def test_watch_namespaces_render_a_role_per_namespace(helm: Helm) -> None:
     assert rules(one(docs, "ClusterRole")) == CRD_SCAN | NAMESPACE_SCAN
     assert rules(one(docs, "Role", "team-a")) == NAMESPACED_RULES
     assert rules(one(docs, "Role", "team-b")) == NAMESPACED_RULES
-    # In its own (unwatched) namespace, the operator reads its default token Secret only.
-    assert rules(one(docs, "Role", "ops")) == {("", "secrets[astra-credentials]", "get")}
+    # In its own (unwatched) namespace, the operator reads its default token Secret only,
+    # and writes its Lease.
+    credentials = named(docs, "Role", "rel-astra-operator-credentials")
+    assert rules(credentials) == {("", "secrets[astra-credentials]", "get")}
+    assert rules(named(docs, "Role", LEADER_ELECTION)) == LEASE_RULES
     env = env_of(one(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0])
     assert env["ASTRA_NAMESPACES"] == "team-a,team-b"
     assert env["ASTRA_DEFAULT_CREDENTIALS_NAMESPACES"] == "team-a"
@@ -230,8 +257,9 @@ def test_no_default_token_read_when_no_watched_namespace_may_use_it(helm: Helm) 
     # Unset, the default token serves only the release namespace; not watched, it serves
     # nothing, so the operator never reads that Secret and is not allowed to.
     docs = render(helm, "--set", "watchNamespaces={team-a}")
-    assert [d["metadata"]["namespace"] for d in docs if d["kind"] == "Role"] == ["team-a"]
-    assert [d["metadata"]["namespace"] for d in docs if d["kind"] == "RoleBinding"] == ["team-a"]
+    for kind in ("Role", "RoleBinding"):
+        found = [d["metadata"] for d in docs if d["kind"] == kind]
+        assert [m["namespace"] for m in found if m["name"] != LEADER_ELECTION] == ["team-a"]
     env = env_of(one(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0])
     assert "ASTRA_DEFAULT_CREDENTIALS_NAMESPACES" not in env
 
@@ -264,7 +292,8 @@ def test_default_credentials_namespaces_reach_the_container(
 
 def test_watching_the_release_namespace_needs_no_credentials_role(helm: Helm) -> None:
     docs = render(helm, "--set", "watchNamespaces={ops}")
-    assert [d["metadata"]["name"] for d in docs if d["kind"] == "Role"] == ["rel-astra-operator"]
+    names = [d["metadata"]["name"] for d in docs if d["kind"] == "Role"]
+    assert names == ["rel-astra-operator", LEADER_ELECTION]
 
 
 def test_settings_reach_the_container(helm: Helm) -> None:
@@ -341,6 +370,58 @@ def test_notes_say_which_kinds_and_where_the_default_token_serves(
         assert phrase in text, f"{phrase!r} not in NOTES:\n{text}"
 
 
+# --- leader election and replicas ---------------------------------------------------------
+
+
+def test_replicas_roll_one_at_a_time_under_a_disruption_budget(helm: Helm) -> None:
+    docs = render(helm, "--set", "replicaCount=3", "--set", "leaderElection.leaseSeconds=20")
+    deployment = one(docs, "Deployment")
+    assert deployment["spec"]["replicas"] == 3
+    # A new Pod (a standby, Ready) before an old one stops: never no replica at all.
+    assert deployment["spec"]["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
+    }
+    budget = one(docs, "PodDisruptionBudget", "ops")
+    assert budget["spec"] == {
+        "minAvailable": 1,
+        "selector": deployment["spec"]["selector"],
+    }
+    env = env_of(deployment["spec"]["template"]["spec"]["containers"][0])
+    assert env["POD_NAME"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    assert (env["ASTRA_LEADER_ELECTION"], env["ASTRA_LEADER_LEASE_SECONDS"]) == ("on", "20")
+
+
+def test_the_lease_the_operator_uses_is_the_one_its_role_names(helm: Helm) -> None:
+    # The operator's Lease: ASTRA_LEADER_LEASE_NAME in its own namespace (the release's: no
+    # ASTRA_LEADER_LEASE_NAMESPACE), exactly what the Role lets it read and write there.
+    docs = render(helm, "--set", "fullnameOverride=ops-operator", "--set", "replicaCount=2")
+    env = env_of(one(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0])
+    assert "ASTRA_LEADER_LEASE_NAMESPACE" not in env
+    assert env["ASTRA_OPERATOR_NAMESPACE"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
+    role = named(docs, "Role", "ops-operator-leader-election")
+    assert role["metadata"]["namespace"] == "ops"
+    lease = env["ASTRA_LEADER_LEASE_NAME"]
+    assert rules(role) == {
+        ("coordination.k8s.io", "leases", "create"),
+        ("coordination.k8s.io", f"leases[{lease}]", "get"),
+        ("coordination.k8s.io", f"leases[{lease}]", "update"),
+    }
+    binding = named(docs, "RoleBinding", "ops-operator-leader-election")
+    assert binding["roleRef"]["name"] == role["metadata"]["name"]
+    sa = one(docs, "ServiceAccount")["metadata"]["name"]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": sa, "namespace": "ops"}]
+
+
+def test_leader_election_off_leaves_one_standalone_replica(helm: Helm) -> None:
+    docs = render(helm, "--set", "leaderElection.enabled=false")
+    assert not [d for d in docs if d["kind"] in ("Role", "RoleBinding", "PodDisruptionBudget")]
+    env = env_of(one(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0])
+    assert not [name for name in env if "LEADER" in name or name == "POD_NAME"]
+    docs = render(helm, "--set", "rbac.create=false")  # the Lease's rules are then yours to grant
+    assert not [d for d in docs if d["kind"] in ("Role", "RoleBinding")]
+
+
 # --- the deletion guard -------------------------------------------------------------------
 
 GUARD_KINDS = ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")
@@ -414,7 +495,9 @@ def test_clusters_older_than_1_29_are_refused(helm: Helm) -> None:
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        (["--set", "replicaCount=2"], "replicaCount"),
+        (["--set", "replicaCount=2,leaderElection.enabled=false"], "needs leaderElection"),
+        (["--set", "replicaCount=0"], "replicaCount"),
+        (["--set", "leaderElection.leaseSeconds=2"], "leaseSeconds"),
         (["--set", "watchNamespaces={team-*}"], "watchNamespaces"),
         (["--set", "credentials.create=true"], "credentials.token is required"),
         (["--set", "defaultDeletionPolicy=Orphan"], "defaultDeletionPolicy"),
@@ -436,7 +519,9 @@ def test_clusters_older_than_1_29_are_refused(helm: Helm) -> None:
         ),
     ],
     ids=[
-        "two-replicas",
+        "two-replicas-without-leader-election",
+        "no-replica",
+        "lease-too-short",
         "glob",
         "create-without-token",
         "policy",

@@ -6,11 +6,13 @@ refused side is a sample of what it must never get: other kinds, verbs it has no
 listing Secrets, RBAC escalation, anything outside the watched namespaces, and the default token
 Secret when no watched namespace may use it. Every kind (AstraDatabase, AstraRole, AstraToken)
 gets the same rules; for AstraRole the writes are also made for real with the ServiceAccount's
-token.
+token. Leader election: its one Lease in the release namespace (get, create, update), and the
+lease loop run for real with the ServiceAccount's token.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +22,7 @@ from kubernetes import client as k8s
 
 from astra_operator.handlers.operator import FINALIZER
 from astra_operator.kube import api as kube_api_module
+from astra_operator.kube import leader
 from astra_operator.resources.common import GROUP, VERSION
 from tests.conftest import Kubectl, ServiceAccountKubeconfig
 from tests.e2e.conftest import Release, can_i
@@ -105,6 +108,29 @@ WATCHED_OWN_TOKENS = (
 )
 
 
+LEASES = "leases.coordination.k8s.io"
+
+
+def lease_checks(lease: str) -> tuple[list[Check], list[Check]]:
+    """Leader election: the one Lease the replicas share, in the release namespace (named in
+    ASTRA_LEADER_LEASE_NAME), and nothing more of leases."""
+    needed: list[Check] = [
+        ("create", LEASES, "release"),
+        ("get", f"{LEASES}/{lease}", "release"),
+        ("update", f"{LEASES}/{lease}", "release"),
+    ]
+    never: list[Check] = [
+        *[(verb, LEASES, "release") for verb in ("list", "watch", "delete")],
+        ("patch", f"{LEASES}/{lease}", "release"),
+        ("delete", f"{LEASES}/{lease}", "release"),
+        ("get", f"{LEASES}/another-lease", "release"),
+        ("update", f"{LEASES}/another-lease", "release"),
+        ("create", LEASES, "app"),
+        ("get", f"{LEASES}/{lease}", "app"),
+    ]
+    return needed, never
+
+
 def can_i_args(check: Check, namespaces: dict[str, str]) -> list[str]:
     """``kubectl auth can-i`` arguments for one check."""
     verb, resource, where = check
@@ -138,6 +164,11 @@ def test_service_account_has_what_it_needs_and_nothing_else(
     release = install(*values)
     kubeconfig = service_account_kubeconfig(release.namespace, release.service_account)
     namespaces = {"app": app_namespace, "release": namespace, "other": "default"}
+    [lease] = [
+        e["value"] for e in release.container["env"] if e["name"] == "ASTRA_LEADER_LEASE_NAME"
+    ]
+    needed, never = lease_checks(lease)
+    allowed, refused = [*allowed, *needed], [*refused, *never]
 
     def ask(check: Check) -> bool:
         return can_i(kubectl, kubeconfig, *can_i_args(check, namespaces))
@@ -260,3 +291,51 @@ async def test_astrarole_writes_the_operator_makes_succeed_and_others_are_forbid
     kept = admin.get_namespaced_custom_object(*where, app_namespace, "astraroles", "readers")
     assert kept["metadata"].get("finalizers") in (None, [])
     assert kept["metadata"]["annotations"]["astra.operator.dev/probe"] == "1"
+
+
+async def test_the_lease_loop_runs_with_the_service_accounts_token(
+    install: Callable[..., Release],
+    kubectl: Kubectl,
+    kube_api: k8s.ApiClient,
+    service_account_kubeconfig: ServiceAccountKubeconfig,
+) -> None:
+    # What `run` does with the Lease (create it, renew it, release it), as the chart's
+    # ServiceAccount; any other Lease is refused with a message that says what is missing.
+    release = install()
+    kubeconfig = service_account_kubeconfig(release.namespace, release.service_account)
+    [lease] = [
+        e["value"] for e in release.container["env"] if e["name"] == "ASTRA_LEADER_LEASE_NAME"
+    ]
+    wait_for(
+        "the chart's RBAC to take effect",
+        lambda: can_i(kubectl, kubeconfig, "create", LEASES, "-n", release.namespace),
+    )
+    lost: list[str] = []
+
+    def elector(name: str) -> leader.Elector:
+        return leader.Elector(
+            kube_api_module.load_api_client(str(kubeconfig)),
+            namespace=release.namespace,
+            name=name,
+            identity=leader.new_identity("chart"),
+            on_lost=lost.append,
+            timing=leader.Timing(lease_seconds=3, renew_deadline=2.0, retry_period=0.5),
+        )
+
+    mine, other = elector(lease), elector("another-lease")
+    try:
+        await asyncio.wait_for(mine.acquire(), 10)
+        await asyncio.sleep(2.0)  # renewed a few times (update)
+        assert mine.holding
+        leases = k8s.CoordinationV1Api(kube_api)
+        assert leases.read_namespaced_lease(lease, release.namespace).spec.holder_identity == (
+            mine.identity
+        )
+        await mine.release()
+        assert not leases.read_namespaced_lease(lease, release.namespace).spec.holder_identity
+        with pytest.raises(leader.LeaseRefused, match="needs get, create and update on leases"):
+            await asyncio.wait_for(other.acquire(), 10)
+    finally:
+        mine.close()
+        other.close()
+    assert lost == []

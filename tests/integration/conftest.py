@@ -108,10 +108,16 @@ class Operator:
     """One ``astra-operator run`` process watching one namespace."""
 
     def __init__(
-        self, kubeconfig: Path, namespace: str, sim: Sim, log: Path, extra_env: dict[str, str]
+        self,
+        kubeconfig: Path,
+        namespace: str,
+        sim: Sim,
+        log: Path,
+        extra_env: dict[str, str],
+        args: tuple[str, ...] = (),
     ) -> None:
         self.kubeconfig, self.namespace, self.sim, self.log = kubeconfig, namespace, sim, log
-        self.extra_env = extra_env
+        self.extra_env, self.args = extra_env, args
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -133,6 +139,7 @@ class Operator:
                     "-n",
                     self.namespace,
                     "--verbose",
+                    *self.args,
                 ],
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -200,10 +207,18 @@ def make_operator(
     put_secret(kube_api, namespace, "astra-credentials", {"token": token})
     started: list[Operator] = []
 
-    def make(start: bool = True, kubeconfig: Path | None = None, **extra_env: str) -> Operator:
-        """``kubeconfig``: how the operator reaches the cluster (default: the cluster's own)."""
+    def make(
+        start: bool = True,
+        kubeconfig: Path | None = None,
+        log_name: str = "operator.log",
+        args: tuple[str, ...] = (),
+        **extra_env: str,
+    ) -> Operator:
+        """``kubeconfig``: how the operator reaches the cluster (default: the cluster's own);
+        ``log_name``: its log file in the test's tmp_path (shared unless given); ``args``:
+        more arguments of ``run``."""
         path = kubeconfig or cluster.kubeconfig
-        op = Operator(path, namespace, sim, tmp_path / "operator.log", extra_env)
+        op = Operator(path, namespace, sim, tmp_path / log_name, extra_env, args)
         if start:
             op.start()
         started.append(op)
@@ -212,7 +227,8 @@ def make_operator(
     yield make
     for op in started:
         op.stop()
-    text = (tmp_path / "operator.log").read_text(errors="replace") if started else ""
+    logs = sorted({op.log for op in started if op.log.exists()})
+    text = "".join(log.read_text(errors="replace") for log in logs)
     assert token not in text, "the Astra token appeared in the operator's log"
     assert "AstraCS:" not in text, "an Astra token appeared in the operator's log"
     for value in issued_secrets:

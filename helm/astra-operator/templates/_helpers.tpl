@@ -49,8 +49,8 @@ app.kubernetes.io/component: operator
 
 {{/* Refuse values the operator cannot honour, before anything is applied. */}}
 {{- define "astra-operator.validate" -}}
-{{- if ne (int .Values.replicaCount) 1 }}
-{{- fail "replicaCount must be 1: the operator runs kopf standalone (no peering), and two replicas would both reconcile every object" }}
+{{- if and (gt (int .Values.replicaCount) 1) (not .Values.leaderElection.enabled) }}
+{{- fail "replicaCount above 1 needs leaderElection.enabled: without the Lease every replica would reconcile every object (two creates for one database)" }}
 {{- end }}
 {{- range .Values.watchNamespaces }}
 {{- if or (contains "*" .) (contains "?" .) (hasPrefix "!" .) }}
@@ -152,6 +152,24 @@ Never granted: create/update/delete of any kind (users own their objects), statu
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get", "create", "update"]
+{{- end }}
+
+{{/*
+Rules in the release namespace for leader election (leaderElection.enabled): the one Lease the
+replicas compete for, named like the release (ASTRA_LEADER_LEASE_NAME).
+- leases create: the first replica to start creates it (create cannot be narrowed to a name).
+- leases get/update, that Lease only: read it, take it over when free or expired, renew it,
+  release it on a graceful stop.
+Never granted: list, watch, patch or delete of leases, or any other Lease.
+*/}}
+{{- define "astra-operator.leaseRules" -}}
+- apiGroups: ["coordination.k8s.io"]
+  resources: ["leases"]
+  verbs: ["create"]
+- apiGroups: ["coordination.k8s.io"]
+  resources: ["leases"]
+  resourceNames: [{{ include "astra-operator.fullname" . | quote }}]
+  verbs: ["get", "update"]
 {{- end }}
 
 {{/*

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import os
+import signal
 import sys
 import threading
 import time
@@ -14,6 +16,7 @@ import urllib.parse
 from collections.abc import Coroutine
 from typing import Any
 
+import aiohttp.web
 import kopf
 
 from astra_operator import config, metrics
@@ -25,6 +28,7 @@ from astra_operator.handlers import operator as _operator  # noqa: F401
 from astra_operator.handlers import role as _role  # noqa: F401
 from astra_operator.handlers import runtime as rt
 from astra_operator.handlers import token as _token  # noqa: F401
+from astra_operator.kube import leader
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +112,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     add("--log-format", choices=["json", "text"], help="log format (ASTRA_LOG_FORMAT)")
     add(
-        "--liveness", metavar="URL", help="serve a liveness probe, e.g. http://0.0.0.0:8080/healthz"
+        "--liveness",
+        metavar="URL",
+        help="serve a liveness probe, e.g. http://0.0.0.0:8080/healthz (a standby answers it "
+        "too, while it waits for the Lease)",
     )
     add(
         "--metrics-port",
@@ -117,8 +124,35 @@ def _parser() -> argparse.ArgumentParser:
         help="serve Prometheus metrics on http://0.0.0.0:PORT/metrics; 0: off "
         "(ASTRA_METRICS_PORT); default off",
     )
+    _leader_flags(parser)
     add("-v", "--verbose", action="store_true", help="debug logging")
     return parser
+
+
+def _leader_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "leader election",
+        "several replicas, one active: each waits to hold a coordination.k8s.io Lease before "
+        "it reconciles anything (identity: $POD_NAME or $HOSTNAME, plus a random suffix)",
+    )
+    group.add_argument(
+        "--leader-election",
+        choices=["on", "off"],
+        help="wait for the Lease before starting (ASTRA_LEADER_ELECTION); default off",
+    )
+    group.add_argument(
+        "--lease-name", help="name of the Lease (ASTRA_LEADER_LEASE_NAME); default astra-operator"
+    )
+    group.add_argument(
+        "--lease-namespace",
+        help="namespace of the Lease (ASTRA_LEADER_LEASE_NAMESPACE); default the operator "
+        "namespace",
+    )
+    group.add_argument(
+        "--lease-seconds",
+        help="the Lease's duration, at least 3; the renew deadline and retry period are 2/3 and "
+        "2/15 of it (ASTRA_LEADER_LEASE_SECONDS); default 15",
+    )
 
 
 _OVERRIDES = {
@@ -138,6 +172,8 @@ _OVERRIDES = {
     "kube_connect_timeout": "kube_connect_timeout",
     "log_format": "log_format",
     "metrics_port": "metrics_port",
+    "lease_name": "leader_lease_name",
+    "lease_namespace": "leader_lease_namespace",
 }
 
 
@@ -153,6 +189,12 @@ def settings_from(args: argparse.Namespace) -> config.OperatorConfig:
         changes["namespaces"] = tuple(args.namespaces)
     if args.default_credentials_namespaces:
         changes["default_credentials_namespaces"] = tuple(args.default_credentials_namespaces)
+    if args.leader_election is not None:
+        changes["leader_election"] = args.leader_election == "on"
+    if args.lease_seconds is not None:
+        changes["leader_lease_seconds"] = config.lease_seconds(
+            args.lease_seconds, "--lease-seconds"
+        )
     for flag in ("kube_timeout", "kube_connect_timeout"):
         value = changes.get(flag)
         if value is not None and not 0 < value < float("inf"):
@@ -228,15 +270,8 @@ def main(argv: list[str]) -> int:
     _serve_metrics(cfg.metrics_port)
     code = 0
     try:
-        _run(  # kopf stops on SIGTERM/SIGINT (its own signal handlers), then runs cleanup
-            kopf.operator(
-                standalone=True,
-                clusterwide=not cfg.namespaces,
-                namespaces=cfg.namespaces,
-                memo=memo,
-                liveness_endpoint=args.liveness,
-            )
-        )
+        # kopf stops on SIGTERM/SIGINT (its own signal handlers), then runs cleanup
+        _run(_operate(cfg, args.liveness, memo))
     except Exception:
         logger.exception("the operator stopped on an error")
         code = 1
@@ -245,6 +280,113 @@ def main(argv: list[str]) -> int:
         runtime.kube.close()  # again, in case cleanup did not run; never waits
     _exit_now_if_threads_hang(code)
     return code
+
+
+def _kopf(
+    cfg: config.OperatorConfig, liveness: str | None, memo: kopf.Memo
+) -> Coroutine[Any, Any, None]:
+    # No stop_flag: kopf leaves its waiter for one pending when a signal stops it, and then
+    # waits 5 s for that "hung" task.
+    return kopf.operator(
+        standalone=True,  # no peering: with leader election, the Lease decides who runs
+        clusterwide=not cfg.namespaces,
+        namespaces=cfg.namespaces,
+        memo=memo,
+        liveness_endpoint=liveness,
+    )
+
+
+async def _operate(cfg: config.OperatorConfig, liveness: str | None, memo: kopf.Memo) -> None:
+    """kopf; with leader election, only once this process holds the Lease (a standby makes
+    no DevOps API call and no Kubernetes write but to the Lease), released after kopf stopped
+    so that a standby takes over at once."""
+    if not cfg.leader_election:
+        await _kopf(cfg, liveness, memo)
+        return
+    elector = leader.Elector.from_config(cfg, on_lost=_lost_lease)
+    try:
+        if not await _become_leader(elector, liveness):
+            return
+        try:
+            await _kopf(cfg, liveness, memo)
+        finally:
+            await _kube_calls_ended()
+            await elector.release()
+    finally:
+        elector.close()
+
+
+async def _become_leader(elector: leader.Elector, liveness: str | None) -> bool:
+    """Wait as a standby until this process holds the Lease; false when SIGTERM or SIGINT
+    came first (kopf's own handlers replace these once it starts). The probes are answered
+    here meanwhile, on kopf's URL: kopf serves it only once it runs."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    probe = await _standby_probe(liveness, elector) if liveness else None
+    acquiring = asyncio.create_task(elector.acquire(), name="lease acquisition")
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({acquiring, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        if probe is not None:
+            await probe.cleanup()  # frees the port for kopf's endpoint
+    if not acquiring.done():
+        acquiring.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await acquiring
+    else:
+        acquiring.result()  # LeaseRefused (RBAC): the operator stops on it
+    if stop.is_set():
+        await elector.release()  # if it was acquired at the same time
+        logger.info("stopped while waiting for the lease %s", elector.where)
+        return False
+    return True
+
+
+async def _standby_probe(url: str, elector: leader.Elector) -> aiohttp.web.AppRunner:
+    """GET on the --liveness URL: 200 while waiting for the Lease (a standby is alive, and
+    Ready, so that a rolling update and a PodDisruptionBudget count it), 500 once the waiting
+    loop has stopped checking the Lease."""
+
+    async def health(_: aiohttp.web.Request) -> aiohttp.web.Response:
+        body = {"standby": f"waiting for the lease {elector.where}", "holder": elector.holder}
+        return aiohttp.web.json_response(body, status=500 if elector.check_overdue() else 200)
+
+    parts = urllib.parse.urlsplit(url)
+    app = aiohttp.web.Application()
+    app.add_routes([aiohttp.web.get(parts.path or "/", health)])
+    runner = aiohttp.web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    await aiohttp.web.TCPSite(runner, parts.hostname or "localhost", parts.port or 80).start()
+    return runner
+
+
+async def _kube_calls_ended() -> None:
+    """Wait (a second at most) for the operator's own Kubernetes calls still on worker
+    threads after kopf stopped (``kube.api`` names them ``kube_N``): a status write sent
+    before the stop must not land after the next leader's first ones."""
+
+    def join(seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        for thread in threading.enumerate():
+            if thread.name.startswith("kube_"):
+                thread.join(max(deadline - time.monotonic(), 0.0))
+
+    await asyncio.get_running_loop().run_in_executor(None, join, 1.0)
+
+
+def _lost_lease(reason: str) -> None:
+    """Stop acting at once (called once, from the Lease's watchdog thread or the loop): another
+    replica may already reconcile, and kopf's graceful stop would let passes run on for
+    seconds. The pod's container restarts and waits as a standby."""
+    logger.error("%s; exiting now so that nothing is reconciled without it", reason)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(1)
 
 
 def _run(operator: Coroutine[Any, Any, None]) -> None:

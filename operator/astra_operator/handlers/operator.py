@@ -18,7 +18,9 @@ Choices, deliberately (see docs/operations.md):
   must act on) are posted explicitly with ``kopf.event``.
 - Connections to the Kubernetes API are bounded (kopf's default pool is unlimited: with 500
   objects starting at once it opened ~190 TLS connections, ~40 MiB; see benchmarks/).
-- Standalone: one replica (the chart uses ``strategy: Recreate``); no peering objects needed.
+- Standalone: no peering objects (kopf's peering pauses operators that see each other; it
+  does not elect one). Of several replicas, the one holding the Lease runs kopf at all
+  (``kube/leader.py``, started by ``handlers/command.py``): the others wait as standbys.
 - Exit: if a graceful stop still runs ``EXIT_DEADLINE`` seconds after SIGTERM, kopf kills the
   process (inside a pod's default 30 s grace period, instead of 10 minutes).
 """

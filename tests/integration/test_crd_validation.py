@@ -84,6 +84,7 @@ def test_schema_defaults_are_stored(kubectl: Kubectl, namespace: str) -> None:
         "tier": "serverless",
         "keyspace": "default_keyspace",
         "deletionProtection": False,
+        "managementPolicy": "Full",
     }
 
 

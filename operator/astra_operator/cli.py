@@ -13,7 +13,10 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("astra_operator.handlers.command", "run the operator against the current kubeconfig"),
     "dev": ("astra_operator.dev", "local demo: control plane + simulator + operator + examples"),
     "simulate": ("astra_operator.simulator.command", "serve a DevOps API v2 simulator"),
-    "crds": ("astra_operator.resources.crdgen", "generate the CRDs, the deletion guard and docs/resources.md (or --check)"),
+    "crds": (
+        "astra_operator.resources.crdgen",
+        "generate the CRDs, the deletion guard and docs/resources.md (or --check)",
+    ),
     "controlplane": (
         "astra_operator.controlplane.command",
         "run a local kube-apiserver + etcd (up | down | env | build)",

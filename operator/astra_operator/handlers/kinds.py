@@ -23,6 +23,7 @@ from typing import Any
 import kopf
 import pydantic
 
+from astra_operator.handlers import operator as op
 from astra_operator.handlers import runtime as rt
 from astra_operator.kube import api as kube_api
 from astra_operator.logic import conditions, failures
@@ -32,6 +33,8 @@ from astra_operator.resources import common
 _log = logging.getLogger(__name__)
 
 Parse = Callable[[object], engine.Managed[Any, Any]]
+FINALIZER_WAIT = 0.2
+"""Seconds between looks for our finalizer on a new object (kopf adds it at once)."""
 
 
 def _runtime(memo: Any) -> rt.Runtime:
@@ -118,8 +121,14 @@ class _Registration:
     ) -> tuple[float, int] | None:
         """One reconcile pass; returns (delay, failures), or None when the daemon should end."""
         raw = await runtime.kube.get(ref)
-        if engine.as_mapping(raw.get("metadata")).get("deletionTimestamp"):
+        meta = engine.as_mapping(raw.get("metadata"))
+        if meta.get("deletionTimestamp"):
             return None
+        finalizers = meta.get("finalizers")
+        if not isinstance(finalizers, list) or op.FINALIZER not in finalizers:
+            # kopf adds it in parallel; nothing may be created before deletion is guarded
+            _log.info("[%s/%s] waiting for the finalizer before acting", ref.namespace, ref.name)
+            return FINALIZER_WAIT, failed
         try:
             obj = self.parse(raw)
         except pydantic.ValidationError as exc:

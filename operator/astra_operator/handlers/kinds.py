@@ -159,6 +159,7 @@ class _Registration:
         waker.clear()  # the first pass reads the object fresh anyway
         deadline = runtime.deps.config.pass_deadline
         while not stopped:
+            await runtime.slots.acquire()  # waiting for a turn is not part of the pass
             runtime.progress.started(uid)
             try:
                 result = await asyncio.wait_for(
@@ -177,6 +178,7 @@ class _Registration:
                 result = (failures.backoff(failed), failed + 1)
             finally:
                 runtime.progress.finished(uid)
+                runtime.slots.release()
             if result is None:
                 return
             delay, failed = result

@@ -15,6 +15,11 @@ from astra_operator.astra import client as astra_client
 from astra_operator.kube import api as kube_api
 from astra_operator.reconcilers import engine, ownership
 
+PASS_SLOTS = 32
+"""Passes that run at once, operator-wide; the others wait their turn. With a thousand objects
+starting together, unbounded passes held their requests and replies all at once: the memory
+peak (which the heap keeps) grew with the number of objects, not with the work in flight."""
+
 
 @dataclasses.dataclass
 class Runtime:
@@ -33,6 +38,10 @@ class Runtime:
     )
     """kopf's ownership index of each kind (by plural): recorded Astra ID -> objects."""
     progress: Progress = dataclasses.field(default_factory=lambda: Progress())
+    slots: asyncio.Semaphore = dataclasses.field(
+        default_factory=lambda: asyncio.Semaphore(PASS_SLOTS)
+    )
+    """Taken by each pass (see PASS_SLOTS); created on the operator's event loop."""
 
     @classmethod
     def build(cls, cfg: config.OperatorConfig) -> Runtime:

@@ -223,6 +223,7 @@ class Metrics:
             _READY,
         )
         self.running = gauge("passes_running", "Passes running now.")
+        self.waiting = gauge("passes_waiting", "Passes waiting for a turn (the backlog).")
         self._seen: dict[str, _Seen] = {}
 
     # --- passes and objects -------------------------------------------------------------
@@ -270,6 +271,9 @@ class Metrics:
 
     def passes_running(self, count: int) -> None:
         self.running.set(count)
+
+    def passes_waiting(self, delta: int) -> None:
+        self.waiting.inc(delta)
 
     # --- the DevOps API -----------------------------------------------------------------
 
@@ -371,6 +375,11 @@ def forget(uid: str) -> None:
 
 def passes_running(count: int) -> None:
     METRICS.passes_running(count)
+
+
+def passes_waiting(delta: int) -> None:
+    """A pass started (+1) or stopped (-1) waiting for its turn."""
+    METRICS.passes_waiting(delta)
 
 
 def observe_request(method: str, endpoint: str, code: str, seconds: float) -> None:

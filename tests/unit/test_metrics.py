@@ -405,6 +405,7 @@ def test_series_names_list_every_sample_a_dashboard_may_query() -> None:
         "astra_operator_objects_watched",
         "astra_operator_generation_to_ready_seconds_bucket",
         "astra_operator_passes_running",
+        "astra_operator_passes_waiting",
     ):
         assert expected in names
     assert not any(n.endswith("_created") for n in names)

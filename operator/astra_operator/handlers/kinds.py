@@ -23,6 +23,7 @@ from typing import Any
 import kopf
 import pydantic
 
+from astra_operator import metrics
 from astra_operator.handlers import operator as op
 from astra_operator.handlers import runtime as rt
 from astra_operator.kube import api as kube_api
@@ -159,7 +160,11 @@ class _Registration:
         waker.clear()  # the first pass reads the object fresh anyway
         deadline = runtime.deps.config.pass_deadline
         while not stopped:
-            await runtime.slots.acquire()  # waiting for a turn is not part of the pass
+            metrics.passes_waiting(1)
+            try:
+                await runtime.slots.acquire()  # waiting for a turn is not part of the pass
+            finally:
+                metrics.passes_waiting(-1)
             runtime.progress.started(uid)
             try:
                 result = await asyncio.wait_for(

@@ -130,8 +130,9 @@ def _namespace_list(value: str | None) -> tuple[str, ...] | None:
     return tuple(n.strip() for n in value.split(",") if n.strip())
 
 
-def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
-    """A positive number of seconds from ``env[name]`` (``default`` when unset)."""
+def _positive(env: Mapping[str, str], name: str, default: float, what: str) -> float:
+    """A positive, finite number from ``env[name]`` (``default`` when unset); ``what`` says
+    what it counts, for the error."""
     raw = env.get(name)
     if raw is None:
         return default
@@ -140,8 +141,13 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     except ValueError:
         value = 0.0
     if not 0 < value < float("inf"):
-        raise ValueError(f"{name} must be a positive number of seconds, not {raw!r}")
+        raise ValueError(f"{name} must be a positive number of {what}, not {raw!r}")
     return value
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    """A positive number of seconds from ``env[name]`` (``default`` when unset)."""
+    return _positive(env, name, default, "seconds")
 
 
 def _port(env: Mapping[str, str], name: str, default: int) -> int:
@@ -181,18 +187,7 @@ def _rate(env: Mapping[str, str], name: str, default: float) -> float:
 
     There is no "unlimited": 0, negative, infinite and non-numbers are refused.
     """
-    raw = env.get(name)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = 0.0
-    if not 0 < value < float("inf"):
-        raise ValueError(
-            f"{name} must be a positive number of requests per second (e.g. 10), not {raw!r}"
-        )
-    return value
+    return _positive(env, name, default, "requests per second (e.g. 10)")
 
 
 @dataclasses.dataclass(frozen=True)

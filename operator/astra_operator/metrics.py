@@ -13,8 +13,9 @@ status codes or a word for a transport error, condition reasons (CamelCase const
 code; anything else becomes ``Other``) and Astra's database statuses (unknown ones become
 ``OTHER``). No name, namespace, uid, ID or token is ever a label value.
 
-Layering: this module imports nothing of the project, so every layer may import it
-(``astra/``, ``reconcilers/``, ``handlers/``). What it reads of a pass is described by the
+Layering: this module imports nothing of the project but ``astra.statuses`` (a list of
+strings that imports nothing), so every layer may import it (``astra/``, ``reconcilers/``,
+``handlers/``). What it reads of a pass is described by the
 Protocols below, which the engine's types fit.
 """
 
@@ -29,6 +30,8 @@ from typing import Final, Protocol
 import prometheus_client
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from astra_operator.astra import statuses
+
 # The *_created series double every counter and histogram and answer no question here.
 prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
 
@@ -40,34 +43,7 @@ failure: a reference, a protection, an owner; a deletion not done yet); the obje
 it ended on the credential's shared lists with nothing to do (no request of its own)."""
 CONDITIONS: Final = ("Ready", "Synced")
 DATABASE_KIND: Final = "AstraDatabase"
-PHASES: Final = frozenset(
-    {
-        "ACTIVE",
-        "PENDING",
-        "INITIALIZING",
-        "ASSOCIATING",
-        "PLACING",
-        "PREPARING",
-        "PREPARED",
-        "MAINTENANCE",
-        "RESIZING",
-        "PARKING",
-        "PARKED",
-        "UNPARKING",
-        "HIBERNATING",
-        "HIBERNATED",
-        "RESUMING",
-        "SYNCHRONIZING",
-        "SUSPENDING",
-        "SUSPENDED",
-        "DEGRADED",
-        "TERMINATING",
-        "TERMINATED",
-        "DECOMMISSIONING",
-        "ERROR",
-        "UNKNOWN",
-    }
-)
+PHASES: Final = statuses.KNOWN
 """Astra's database statuses (those ``logic/phases.py`` knows, and UNKNOWN); others: OTHER."""
 OTHER_PHASE: Final = "OTHER"
 NO_PHASE: Final = "NONE"

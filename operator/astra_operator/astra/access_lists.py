@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from pydantic import JsonValue
+
 from astra_operator.astra import decode, models, session
 
 _ACCESS_LIST = "/v2/databases/{databaseId}/access-list"
@@ -58,10 +60,7 @@ class AccessListsApi:
         token: str | None = None,
     ) -> None:
         """Replace the whole access list and set whether it is enforced (204)."""
-        body = models.AccessListRequest(
-            addresses=list(addresses),
-            configurations=models.AccessListConfigurations(access_list_enabled=enabled),
-        ).model_dump(mode="json")
+        body = _request(addresses, enabled)
         await self._session.request(
             "PUT", _ACCESS_LIST, path_params={"databaseId": database_id}, body=body, token=token
         )
@@ -76,10 +75,7 @@ class AccessListsApi:
     ) -> None:
         """Update the given entries (matched by address) and set whether the list is enforced
         (PATCH, 204); entries not named are left as they are."""
-        body = models.AccessListRequest(
-            addresses=list(addresses),
-            configurations=models.AccessListConfigurations(access_list_enabled=enabled),
-        ).model_dump(mode="json")
+        body = _request(addresses, enabled)
         await self._session.request(
             "PATCH", _ACCESS_LIST, path_params={"databaseId": database_id}, body=body, token=token
         )
@@ -110,3 +106,11 @@ class AccessListsApi:
         await self._session.request(
             "DELETE", _ACCESS_LIST, path_params={"databaseId": database_id}, token=token
         )
+
+
+def _request(addresses: Sequence[models.AddressRequest], enabled: bool) -> JsonValue:
+    """An ``AccessListRequest`` body: the addresses and whether the list is enforced."""
+    return models.AccessListRequest(
+        addresses=list(addresses),
+        configurations=models.AccessListConfigurations(access_list_enabled=enabled),
+    ).model_dump(mode="json")

@@ -1,12 +1,14 @@
 """What Astra's database status strings mean for the operator (an open set: unknowns are kept).
 
-Sources: the DevOps API facts sheet, section 3 (statuses beyond the spec's enum).
+The status strings themselves live in ``astra.statuses``.
 """
 
 from __future__ import annotations
 
 import enum
 from typing import Final
+
+from astra_operator.astra import statuses
 
 
 class Kind(enum.Enum):
@@ -27,35 +29,14 @@ class Kind(enum.Enum):
 
 
 _KINDS: Final[dict[str, Kind]] = {
-    "ACTIVE": Kind.READY,
-    **dict.fromkeys(
-        (
-            "PENDING",
-            "INITIALIZING",
-            "ASSOCIATING",
-            "PLACING",
-            "PREPARING",
-            "PREPARED",
-            "MAINTENANCE",
-            "RESIZING",
-            "PARKING",
-            "UNPARKING",
-            "HIBERNATING",
-            "RESUMING",
-            "SYNCHRONIZING",
-            "SUSPENDING",
-            "DEGRADED",
-        ),
-        Kind.BUSY,
-    ),
-    **dict.fromkeys(("PARKED", "HIBERNATED", "SUSPENDED"), Kind.PAUSED),
-    **dict.fromkeys(("TERMINATING", "TERMINATED", "DECOMMISSIONING"), Kind.GONE),
-    "ERROR": Kind.FAILED,
+    **dict.fromkeys(statuses.ACTIVE, Kind.READY),
+    **dict.fromkeys(statuses.BUSY, Kind.BUSY),
+    **dict.fromkeys(statuses.PAUSED, Kind.PAUSED),
+    **dict.fromkeys(statuses.GONE, Kind.GONE),
+    **dict.fromkeys(statuses.FAILED, Kind.FAILED),
 }
 
-CREATING: Final = frozenset(
-    {"PENDING", "INITIALIZING", "ASSOCIATING", "PLACING", "PREPARING", "PREPARED"}
-)
+CREATING: Final = statuses.CREATING
 """Statuses a new database passes through on its way to ACTIVE."""
 
 

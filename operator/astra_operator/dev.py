@@ -51,9 +51,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="astra-operator dev",
         description="Run control plane (or your cluster), simulator (or Astra), the operator "
-        "and the examples, and show the databases and roles becoming Ready. What outlives dev "
-        "(with --token: databases and roles in Astra; with --kubeconfig: objects in your "
-        "cluster) is deleted on exit unless --keep.",
+        "and the examples, and show the databases, roles and tokens becoming Ready. What "
+        "outlives dev (with --token: databases, roles and tokens in Astra; with --kubeconfig: "
+        "objects in your cluster) is deleted on exit unless --keep.",
     )
     add = parser.add_argument
     add(
@@ -98,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     add(
         "--keep",
         action="store_true",
-        help="on exit, leave what dev created (databases and roles in Astra, objects in "
+        help="on exit, leave what dev created (databases, roles and tokens in Astra, objects in "
         "--kubeconfig's cluster) and list it; with --token the examples are then applied as "
         "written (their own deletionPolicy and deletionProtection)",
     )

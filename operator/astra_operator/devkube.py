@@ -15,8 +15,13 @@ from kubernetes import config as k8s_config
 
 from astra_operator.resources import database as db
 from astra_operator.resources import role as rl
+from astra_operator.resources import token as tk
 
-KINDS = {db.KIND: (db.PLURAL, db.SHORT_NAME), rl.KIND: (rl.PLURAL, rl.SHORT_NAME)}
+KINDS = {
+    db.KIND: (db.PLURAL, db.SHORT_NAME),
+    rl.KIND: (rl.PLURAL, rl.SHORT_NAME),
+    tk.KIND: (tk.PLURAL, tk.SHORT_NAME),
+}
 """The kinds ``dev`` applies from the examples: kind -> (plural, short name)."""
 
 DATABASE_SHORT_NAME = db.SHORT_NAME
@@ -189,7 +194,7 @@ def _settled(obj: dict[str, Any]) -> bool:
 
 
 def read_examples(directory: Path) -> list[dict[str, Any]]:
-    """Every AstraDatabase and AstraRole in the ``*.yaml`` files of ``directory``."""
+    """Every AstraDatabase, AstraRole and AstraToken in the ``*.yaml`` files of ``directory``."""
     docs = []
     for path in sorted(directory.glob("*.yaml")):
         for doc in yaml.safe_load_all(path.read_text()):
@@ -224,6 +229,12 @@ def describe(doc: dict[str, Any]) -> str:
         if spec.get("parked"):
             what.append("parked")
         return f"database {astra_name!r} (AstraDatabase {meta['name']}): {', '.join(what)}"
+    if doc["kind"] == tk.KIND:
+        secret = spec.get("secretName") or f"{meta['name']}-token"
+        roles = len(spec.get("roles", []))
+        return (
+            f"an application token (AstraToken {meta['name']}): {roles} roles, in Secret {secret}"
+        )
     permissions = len(spec.get("permissions", []))
     return f"role {astra_name!r} (AstraRole {meta['name']}): {permissions} permissions"
 

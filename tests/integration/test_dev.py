@@ -179,6 +179,7 @@ def test_dev_command_brings_up_everything_and_tears_it_down(
     assert f"default to {dev.DELETION_POLICY}" in before
     assert "nothing dev makes outlives it" in before
     ready = run.wait_for(r"every example is reconciled")
+    assert re.search(r"atoken/rag-app\s+\S*\s*True", run.output), run.output  # the token too
     url = run.wait_for(r"admin API.*?: (http://127\.0\.0\.1:\d+)/_sim/state").group(1)
     token = run.wait_for(r"admin token[^:]*: (AstraCS:\S+)").group(1)
     ready_file = Path(run.wait_for(r"ready file[^:]*: (\S+)").group(1))

@@ -41,7 +41,7 @@ async def converge(p: Pass, token: str, db_id: str, *, direct: bool = True) -> R
         return Result()
     try:
         p.action, p.what = "read_access_list", "read the access list"
-        before = logic.observed(await _held(p, token, db_id, direct))
+        before = logic.observed(await _current(p, token, db_id, direct))
         p.update(access_list=before)
         hold = p.removals_held()
         plan = logic.plan(desired, before, removals=not hold)
@@ -60,7 +60,7 @@ async def converge(p: Pass, token: str, db_id: str, *, direct: bool = True) -> R
         return Result(synced=_not_allowed(p, exc))
 
 
-async def _held(p: Pass, token: str, db_id: str, direct: bool) -> models.AccessList | None:
+async def _current(p: Pass, token: str, db_id: str, direct: bool) -> models.AccessList | None:
     """The database's list: from the organization's lists when allowed and there, else read."""
     if not direct:
         lists = await p.listed("access-lists", lambda: p.astra.list_access_lists(token=token))

@@ -181,7 +181,7 @@ async def _act(
     """The next action (managementPolicy Full); None from a list when there is one."""
     held = changes.removals(p.obj.spec, database) if p.removals_held() else []
     change = changes.next_change(p.obj.spec, database, removals=not held)
-    manage_access = kind is phases.Kind.READY or p.obj.spec.access_list is None
+    manage_access = _manages_access(p, kind)
     access = access_list.Result()
     if not direct:
         if change is not None:
@@ -212,13 +212,18 @@ async def _observe_only(
     """managementPolicy Observe: report every difference, as a plan; never write to Astra."""
     planned = changes.plan(p.obj.spec, database)
     access = access_list.Result()
-    if kind is phases.Kind.READY or p.obj.spec.access_list is None:
+    if _manages_access(p, kind):
         access = await access_list.converge(p, token, db_id, direct=False)
         if access.planned:
             planned.append(f"change the access list ({access.planned})")
     conflict = await _connection_secret(p, database) if kind is phases.Kind.READY else None
     update = access.synced or p.drift_observed(planned)
     return _finish(p, [conflict or update], _requeue(p, kind), direct)
+
+
+def _manages_access(p: Pass, kind: phases.Kind) -> bool:
+    """The access-list step runs on an ACTIVE database, or to clear status when unmanaged."""
+    return kind is phases.Kind.READY or p.obj.spec.access_list is None
 
 
 def _finish(p: Pass, updates: list[conditions.Update], requeue: float, direct: bool) -> Outcome:

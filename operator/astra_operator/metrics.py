@@ -248,8 +248,8 @@ class Metrics:
     def passes_running(self, count: int) -> None:
         self.running.set(count)
 
-    def passes_waiting(self, delta: int) -> None:
-        self.waiting.inc(delta)
+    def passes_waiting_from(self, count: Callable[[], int]) -> None:
+        self.waiting.set_function(count)
 
     # --- the DevOps API -----------------------------------------------------------------
 
@@ -353,9 +353,9 @@ def passes_running(count: int) -> None:
     METRICS.passes_running(count)
 
 
-def passes_waiting(delta: int) -> None:
-    """A pass started (+1) or stopped (-1) waiting for its turn."""
-    METRICS.passes_waiting(delta)
+def passes_waiting_from(count: Callable[[], int]) -> None:
+    """The backlog (passes due that wait for a free slot), counted when scraped."""
+    METRICS.passes_waiting_from(count)
 
 
 def observe_request(method: str, endpoint: str, code: str, seconds: float) -> None:

@@ -1,4 +1,4 @@
-"""The daemon's pass (handlers/kinds.py): nothing is acted on before our finalizer guards the
+"""One pass (handlers/kinds.py): nothing is acted on before our finalizer guards the
 object's deletion (kopf adds it in parallel with the first pass)."""
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ async def test_a_new_object_without_our_finalizer_waits_and_creates_nothing() ->
     astra = FakeAstra()
     raw = body(SPEC)
     result = await _registration().one_pass(
-        _runtime(raw, astra), kube_api.ObjectRef(db.PLURAL, "team", "orders"), None, 0
+        _runtime(raw, astra), kube_api.ObjectRef(db.PLURAL, "team", "orders"), 0
     )
     assert result == (kinds.FINALIZER_WAIT, 0)
     assert astra.calls == []
@@ -50,7 +50,7 @@ async def test_with_the_finalizer_the_pass_runs(monkeypatch: pytest.MonkeyPatch)
     raw["metadata"]["finalizers"] = [op.FINALIZER]
     monkeypatch.setattr(kinds, "_post", lambda b, outcome: None)  # no kopf to post Events to
     result = await _registration().one_pass(
-        _runtime(raw, astra), kube_api.ObjectRef(db.PLURAL, "team", "orders"), None, 0
+        _runtime(raw, astra), kube_api.ObjectRef(db.PLURAL, "team", "orders"), 0
     )
     assert result is not None
     assert "create" in " ".join(astra.calls)

@@ -2,28 +2,30 @@
 
 - an index of every watched object's recorded Astra ID (kopf fills indexes before any handler
   runs, so ownership is known across namespaces from the first pass, also after a restart);
-- a daemon per object running the engine's passes (the single writer for that object, so two
-  passes can never both create), reading the object fresh each pass, each pass bounded by a
-  deadline, sleeping for the delay the engine asks for;
-- an event handler that wakes the daemon when the spec, the pause or reconcile-requested-at
-  annotation (or one of the kind's own ``KindInfo.wake_annotations``) or the deletion state
-  changes, and wakes the objects that wait for this one
-  (a role for its database) when its recorded ID changes;
-- a delete handler behind our finalizer that runs the engine's deletion pass.
+- the engine's passes, run by the operator's one work queue (``handlers/queue.py``; the single
+  writer for each object, so two passes can never both create): each pass reads the object
+  fresh, is bounded by a deadline, and is queued again after the delay the engine asks for;
+- an event handler that queues a pass for each object it sees first (every object listed at
+  start-up) and whenever the spec, the pause or reconcile-requested-at annotation (or one of
+  the kind's own ``KindInfo.wake_annotations``) or the deletion state changes, and wakes the
+  objects that wait for this one (a role for its database) when its recorded ID changes;
+- a delete handler behind our finalizer that runs the engine's deletion pass, never while a
+  pass of the same object runs.
+
+No kopf daemon per object: a task, a daemon and kopf's kept copy of the body per object cost
+more memory than anything else at a thousand objects (benchmarks/README.md).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import kopf
 import pydantic
 
-from astra_operator import metrics
 from astra_operator.handlers import operator as op
 from astra_operator.handlers import runtime as rt
 from astra_operator.kube import api as kube_api
@@ -43,22 +45,11 @@ def _runtime(memo: Any) -> rt.Runtime:
     return runtime
 
 
-def _post(body: kopf.Body, outcome: engine.Outcome[Any]) -> None:
+def _post(body: Mapping[str, Any], outcome: engine.Outcome[Any]) -> None:
     for event in outcome.events:
-        kopf.event(body, type=event.type, reason=event.reason, message=event.message)
-
-
-async def _sleep(waker: asyncio.Event, stopped: kopf.DaemonStopped, delay: float) -> None:
-    wake = asyncio.ensure_future(waker.wait())
-    stop = asyncio.ensure_future(stopped.wait())
-    try:
-        await asyncio.wait({wake, stop}, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in (wake, stop):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-    waker.clear()
+        kopf.event(
+            cast(kopf.Body, body), type=event.type, reason=event.reason, message=event.message
+        )
 
 
 def _wake_key(meta: Mapping[str, Any], extra: tuple[str, ...] = ()) -> tuple[object, ...]:
@@ -70,6 +61,49 @@ def _wake_key(meta: Mapping[str, Any], extra: tuple[str, ...] = ()) -> tuple[obj
         meta.get("deletionTimestamp"),
         *(annotations.get(name) for name in extra),
     )
+
+
+class _Job:
+    """What the work queue runs for one object: its passes, each bounded by the deadline,
+    and the count of failed passes in a row (for the back-off)."""
+
+    __slots__ = ("failed", "ref", "reg")
+
+    def __init__(self, reg: _Registration, ref: kube_api.ObjectRef) -> None:
+        self.reg, self.ref, self.failed = reg, ref, 0
+
+    async def run(self, runtime: rt.Runtime) -> float | None:
+        ref, failed = self.ref, self.failed
+        deadline = runtime.deps.config.pass_deadline
+        try:
+            result = await asyncio.wait_for(
+                self.reg.one_pass(runtime, ref, failed), timeout=deadline
+            )
+        except kube_api.ObjectGone:
+            return None
+        except TimeoutError:
+            _log.warning(
+                "[%s/%s] reconcile pass exceeded %.0f s; abandoned, retrying",
+                ref.namespace,
+                ref.name,
+                deadline,
+            )
+            result = (failures.backoff(failed), failed + 1)
+        except kube_api.KubeUnavailable as exc:  # an expected wait: no traceback
+            _log.warning(
+                "[%s/%s] the Kubernetes API did not answer, retrying: %s",
+                ref.namespace,
+                ref.name,
+                exc,
+            )
+            result = (failures.backoff(failed), failed + 1)
+        except Exception:  # the queue must survive anything
+            _log.exception("[%s/%s] reconcile pass failed; retrying", ref.namespace, ref.name)
+            result = (failures.backoff(failed), failed + 1)
+        if result is None:
+            return None
+        delay, self.failed = result
+        return delay
 
 
 class _Registration:
@@ -118,9 +152,10 @@ class _Registration:
             )
 
     async def one_pass(
-        self, runtime: rt.Runtime, ref: kube_api.ObjectRef, body: kopf.Body, failed: int
+        self, runtime: rt.Runtime, ref: kube_api.ObjectRef, failed: int
     ) -> tuple[float, int] | None:
-        """One reconcile pass; returns (delay, failures), or None when the daemon should end."""
+        """One reconcile pass; returns (delay, failures), or None: no pass until the next
+        wake-up (the object is being deleted)."""
         raw = await runtime.kube.get(ref)
         meta = engine.as_mapping(raw.get("metadata"))
         if meta.get("deletionTimestamp"):
@@ -136,58 +171,11 @@ class _Registration:
             await self.invalid(runtime, raw, exc)
             return runtime.deps.config.poll_interval, failed + 1
         outcome = await engine.reconcile(self.kind, obj, runtime.deps, failures=failed)
-        _post(body, outcome)
+        _post(raw, outcome)
         return outcome.requeue_after, failed + 1 if outcome.failed else 0
 
-    async def daemon(
-        self,
-        stopped: kopf.DaemonStopped,
-        body: kopf.Body,
-        namespace: str | None,
-        name: str,
-        uid: str,
-        memo: Any,
-        logger: kopf.Logger,
-        **kwargs: Any,
-    ) -> None:
-        """Reconcile one object until it is deleted or the operator stops."""
-        runtime = _runtime(memo)
-        runtime.indexes[self.plural] = kwargs[self.index_id]
-        ref = kube_api.ObjectRef(self.plural, namespace or "", name)
-        waker, failed = runtime.waker(uid), 0
-        extra = self.kind.info.wake_annotations
-        runtime.seen.setdefault(uid, _wake_key(body.meta, extra))  # the event that started us
-        waker.clear()  # the first pass reads the object fresh anyway
-        deadline = runtime.deps.config.pass_deadline
-        while not stopped:
-            metrics.passes_waiting(1)
-            try:
-                await runtime.slots.acquire()  # waiting for a turn is not part of the pass
-            finally:
-                metrics.passes_waiting(-1)
-            runtime.progress.started(uid)
-            try:
-                result = await asyncio.wait_for(
-                    self.one_pass(runtime, ref, body, failed), timeout=deadline
-                )
-            except kube_api.ObjectGone:
-                return
-            except TimeoutError:
-                logger.warning("reconcile pass exceeded %.0f s; abandoned, retrying", deadline)
-                result = (failures.backoff(failed), failed + 1)
-            except kube_api.KubeUnavailable as exc:  # an expected wait: no traceback
-                logger.warning("the Kubernetes API did not answer, retrying: %s", exc)
-                result = (failures.backoff(failed), failed + 1)
-            except Exception:  # the loop must survive anything
-                logger.exception("reconcile pass failed; retrying")
-                result = (failures.backoff(failed), failed + 1)
-            finally:
-                runtime.progress.finished(uid)
-                runtime.slots.release()
-            if result is None:
-                return
-            delay, failed = result
-            await _sleep(waker, stopped, delay)
+    def job(self, ref: kube_api.ObjectRef) -> _Job:
+        return _Job(self, ref)
 
     async def on_event(
         self,
@@ -198,22 +186,30 @@ class _Registration:
         namespace: str | None,
         name: str,
         memo: Any,
-        **_: Any,
+        **kwargs: Any,
     ) -> None:
-        """Wake the daemon on a change that matters (not on our own status writes), and the
-        objects waiting for this one when its recorded ID changes."""
+        """Queue a pass for an object seen for the first time (also each object listed at
+        start-up) and on a change that matters (not on our own status writes); wake the objects
+        waiting for this one when its recorded ID changes; forget a deleted one."""
         runtime = _runtime(memo)
-        key = _wake_key(meta, self.kind.info.wake_annotations)
-        if runtime.seen.get(uid) != key:
-            runtime.seen[uid] = key
-            runtime.waker(uid).set()
+        runtime.indexes[self.plural] = kwargs[self.index_id]
+        runtime.queue.start()  # from a handler: its workers inherit kopf's context for Events
         gone = event.get("type") == "DELETED"
+        if gone:
+            runtime.forget(uid)
+        else:
+            key = _wake_key(meta, self.kind.info.wake_annotations)
+            if uid not in runtime.jobs:
+                runtime.jobs[uid] = self.job(kube_api.ObjectRef(self.plural, namespace or "", name))
+            if runtime.seen.get(uid) != key:
+                runtime.seen[uid] = key
+                runtime.queue.wake(uid)
         target = (self.plural, namespace or "", name)
         dep_key = (None if gone else status.get(self.kind.info.id_label), gone)
         if runtime.dep_seen.get(target) != dep_key:
             runtime.dep_seen[target] = dep_key
             for waiter in runtime.deps.dependents.of(target):
-                runtime.waker(waiter).set()
+                runtime.queue.wake(waiter)
         if gone:
             runtime.dep_seen.pop(target, None)
 
@@ -231,13 +227,14 @@ class _Registration:
         runtime = _runtime(memo)
         runtime.indexes[self.plural] = kwargs[self.index_id]
         ref = kube_api.ObjectRef(self.plural, namespace or "", name)
-        try:
-            obj = self.parse(await runtime.kube.get(ref))
-        except kube_api.ObjectGone:
-            return
-        except pydantic.ValidationError as exc:
-            raise kopf.TemporaryError(f"cannot read the spec: {exc}", delay=60) from None
-        outcome = await engine.finalize(self.kind, obj, runtime.deps, failures=retry)
+        async with runtime.queue.held(uid):  # never beside a pass of the same object
+            try:
+                obj = self.parse(await runtime.kube.get(ref))
+            except kube_api.ObjectGone:
+                return
+            except pydantic.ValidationError as exc:
+                raise kopf.TemporaryError(f"cannot read the spec: {exc}", delay=60) from None
+            outcome = await engine.finalize(self.kind, obj, runtime.deps, failures=retry)
         _post(body, outcome)
         if outcome.done:
             runtime.forget(uid)
@@ -257,7 +254,6 @@ def register(
     reg = _Registration(kind, parse, status_model)
     where = (common.GROUP, common.VERSION, reg.plural)
     kopf.index(*where, id=reg.index_id)(reg.index)
-    kopf.daemon(*where, id=f"reconcile_{reg.plural}", cancellation_timeout=30.0)(reg.daemon)
     kopf.on.event(*where, id=f"wake_{reg.plural}")(reg.on_event)
     kopf.on.delete(*where, id=f"finalize_{reg.plural}")(reg.finalize)
 

@@ -2,34 +2,44 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from typing import Protocol
 
 from kubernetes import client as k8s
 
 from astra_operator import config, metrics
 from astra_operator.astra import client as astra_client
+from astra_operator.handlers import queue as work_queue
 from astra_operator.kube import api as kube_api
 from astra_operator.reconcilers import engine, ownership
 
 PASS_SLOTS = 32
-"""Passes that run at once, operator-wide; the others wait their turn. With a thousand objects
-starting together, unbounded passes held their requests and replies all at once: the memory
-peak (which the heap keeps) grew with the number of objects, not with the work in flight."""
+"""Passes that run at once, operator-wide (the work queue's workers); the others wait their
+turn. With a thousand objects starting together, unbounded passes held their requests and
+replies all at once: the memory peak (which the heap keeps) grew with the number of objects,
+not with the work in flight."""
+
+
+class Job(Protocol):
+    """One object's passes, as the work queue runs them (``handlers/kinds.py``)."""
+
+    async def run(self, runtime: Runtime) -> float | None:
+        """One pass; seconds until the next, or None: not until the next wake-up."""
 
 
 @dataclasses.dataclass
 class Runtime:
-    """One AstraClient, one Kubernetes client and the per-object wake-up events."""
+    """One AstraClient, one Kubernetes client, the work queue and what it knows per object."""
 
     deps: engine.Deps
     kube: kube_api.Kube
     astra: astra_client.AstraClient
     api_client: k8s.ApiClient
-    wakers: dict[str, asyncio.Event] = dataclasses.field(default_factory=dict)
+    jobs: dict[str, Job] = dataclasses.field(default_factory=dict)
+    """By uid: every object the operator has seen and not seen deleted."""
     seen: dict[str, tuple[object, ...]] = dataclasses.field(default_factory=dict)
     dep_seen: dict[tuple[str, str, str], object] = dataclasses.field(default_factory=dict)
     """The recorded ID of each object others may wait for, as last seen."""
@@ -38,10 +48,21 @@ class Runtime:
     )
     """kopf's ownership index of each kind (by plural): recorded Astra ID -> objects."""
     progress: Progress = dataclasses.field(default_factory=lambda: Progress())
-    slots: asyncio.Semaphore = dataclasses.field(
-        default_factory=lambda: asyncio.Semaphore(PASS_SLOTS)
-    )
-    """Taken by each pass (see PASS_SLOTS); created on the operator's event loop."""
+    queue: work_queue.WorkQueue = dataclasses.field(init=False)
+
+    def __post_init__(self) -> None:
+        self.queue = work_queue.WorkQueue(self._pass, slots=PASS_SLOTS)
+        metrics.passes_waiting_from(self.queue.waiting)
+
+    async def _pass(self, uid: str) -> float | None:
+        job = self.jobs.get(uid)
+        if job is None:  # woken as someone's dependent before it was seen, or gone
+            return None
+        self.progress.started(uid)
+        try:
+            return await job.run(self)
+        finally:
+            self.progress.finished(uid)
 
     @classmethod
     def build(cls, cfg: config.OperatorConfig) -> Runtime:
@@ -64,15 +85,14 @@ class Runtime:
         """The objects whose status records ``external_id`` (from kopf's index)."""
         return tuple(self.indexes.get(plural, {}).get(external_id, ()))
 
-    def waker(self, uid: str) -> asyncio.Event:
-        return self.wakers.setdefault(uid, asyncio.Event())
-
     def forget(self, uid: str) -> None:
-        self.wakers.pop(uid, None)
+        self.jobs.pop(uid, None)
         self.seen.pop(uid, None)
+        self.queue.forget(uid)
 
     async def close(self) -> None:
-        """Close the clients; Kubernetes calls still in flight are not waited for."""
+        """Stop the passes, close the clients; Kubernetes calls in flight are not waited for."""
+        await self.queue.close()
         self.kube.close()
         await self.astra.aclose()
         self.api_client.close()  # type: ignore[no-untyped-call]

@@ -21,6 +21,10 @@ Choices, deliberately (see docs/operations.md):
 - Standalone: no peering objects (kopf's peering pauses operators that see each other; it
   does not elect one). Of several replicas, the one holding the Lease runs kopf at all
   (``kube/leader.py``, started by ``handlers/command.py``): the others wait as standbys.
+- Memory at scale: kopf lists each kind in pages of ``LIST_CHUNK`` objects (not all at once),
+  and the worker kopf keeps per object while its events flow ends ``WORKER_IDLE`` seconds after
+  the last one (kopf's default, 5 s, kept every object's last body, managedFields and all, for
+  5 s after each event: during a create burst, a body per object).
 - Exit: if a graceful stop still runs ``EXIT_DEADLINE`` seconds after SIGTERM, kopf kills the
   process (inside a pod's default 30 s grace period, instead of 10 minutes).
 """
@@ -50,6 +54,10 @@ WATCH_CLIENT_TIMEOUT = 40.0
 """No watch request lives longer, whatever the server does."""
 KEEPALIVE = 10.0
 """Seconds an idle pooled connection to the Kubernetes API is kept for reuse."""
+LIST_CHUNK = 100
+"""Objects per page of kopf's initial and re-lists."""
+WORKER_IDLE = 0.5
+"""Seconds kopf's per-object event worker (and the last body it holds) outlives its last event."""
 EXIT_DEADLINE = 25.0
 """Seconds after SIGTERM/SIGINT after which kopf kills the process if it has not exited."""
 
@@ -77,6 +85,8 @@ def configure(settings: kopf.OperatorSettings, cfg: config.OperatorConfig) -> No
     settings.watching.server_timeout = WATCH_SERVER_TIMEOUT
     settings.watching.inactivity_timeout = WATCH_INACTIVITY
     settings.watching.client_timeout = WATCH_CLIENT_TIMEOUT
+    settings.watching.chunk_size = LIST_CHUNK
+    settings.queueing.idle_timeout = WORKER_IDLE
     settings.process.ultimate_exiting_timeout = EXIT_DEADLINE
     settings.posting.loggers = False
     settings.posting.level = logging.WARNING

@@ -193,7 +193,7 @@ class _Registration:
         waiting for this one when its recorded ID changes; forget a deleted one."""
         runtime = _runtime(memo)
         runtime.indexes[self.plural] = kwargs[self.index_id]
-        runtime.queue.start()  # from a handler: its workers inherit kopf's context for Events
+        runtime.queue.start()  # from a handler: its tasks inherit kopf's context for Events
         gone = event.get("type") == "DELETED"
         if gone:
             runtime.forget(uid)
@@ -250,7 +250,7 @@ class _Registration:
 def register(
     kind: engine.Kind[Any, Any], parse: Parse, status_model: type[common.ResourceStatus]
 ) -> None:
-    """Wire one kind into kopf's default registry (index, daemon, wake-ups, deletion)."""
+    """Wire one kind into kopf's default registry (index, queueing events, deletion)."""
     reg = _Registration(kind, parse, status_model)
     where = (common.GROUP, common.VERSION, reg.plural)
     kopf.index(*where, id=reg.index_id)(reg.index)

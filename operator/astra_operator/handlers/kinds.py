@@ -12,8 +12,8 @@
 - a delete handler behind our finalizer that runs the engine's deletion pass, never while a
   pass of the same object runs.
 
-No kopf daemon per object: a task, a daemon and kopf's kept copy of the body per object cost
-more memory than anything else at a thousand objects (benchmarks/README.md).
+No kopf daemon per object: a task, a daemon and kopf's kept copy of the body per object were
+the largest part of the memory that grew with the number of objects (benchmarks/README.md).
 """
 
 from __future__ import annotations

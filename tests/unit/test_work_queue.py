@@ -5,10 +5,11 @@ object (deletion running) gets no pass until the hold ends."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
-from astra_operator.handlers.queue import WorkQueue
+from astra_operator.handlers.queue import Pass, WorkQueue
 
 
 class Passes:
@@ -39,6 +40,17 @@ class Passes:
         return self.delay.get(uid)
 
 
+@contextlib.asynccontextmanager
+async def started(run: Pass, slots: int) -> AsyncIterator[WorkQueue]:
+    """A started queue, closed on the way out."""
+    queue = WorkQueue(run, slots=slots)
+    queue.start()
+    try:
+        yield queue
+    finally:
+        await queue.close()
+
+
 async def until(check: Callable[[], bool], within: float = 5.0) -> None:
     """Poll ``check`` (state the queue's tasks change) until it holds, failing after ``within``."""
     loop = asyncio.get_running_loop()
@@ -50,9 +62,7 @@ async def until(check: Callable[[], bool], within: float = 5.0) -> None:
 
 async def test_every_woken_object_gets_one_pass_and_at_most_slots_run_at_once() -> None:
     passes = Passes(length=0.02)
-    queue = WorkQueue(passes, slots=4)
-    queue.start()
-    try:
+    async with started(passes, 4) as queue:
         for i in range(40):
             queue.wake(f"u{i}")
         await until(lambda: len(passes.started) == 40 and queue.running() == 0)
@@ -60,16 +70,12 @@ async def test_every_woken_object_gets_one_pass_and_at_most_slots_run_at_once() 
         assert passes.most_at_once == 4
         await asyncio.sleep(0.1)
         assert len(passes.started) == 40  # None returned: not again until woken
-    finally:
-        await queue.close()
 
 
 async def test_a_wake_during_a_pass_runs_it_again_after_it_never_beside_it() -> None:
     passes = Passes()
     passes.release["a"] = asyncio.Event()
-    queue = WorkQueue(passes, slots=4)
-    queue.start()
-    try:
+    async with started(passes, 4) as queue:
         queue.wake("a")
         await until(lambda: passes.started == ["a"])
         queue.wake("a")
@@ -81,16 +87,12 @@ async def test_a_wake_during_a_pass_runs_it_again_after_it_never_beside_it() -> 
         await asyncio.sleep(0.05)
         assert passes.started == ["a", "a"]  # two wake-ups while running: one more pass
         assert passes.twice_at_once == []
-    finally:
-        await queue.close()
 
 
 async def test_the_delay_a_pass_returns_decides_when_the_next_runs() -> None:
     passes = Passes()
     passes.delay["a"] = 0.2
-    queue = WorkQueue(passes, slots=2)
-    queue.start()
-    try:
+    async with started(passes, 2) as queue:
         queue.wake("a")
         await until(lambda: len(passes.started) == 1)
         await asyncio.sleep(0.1)
@@ -98,32 +100,24 @@ async def test_the_delay_a_pass_returns_decides_when_the_next_runs() -> None:
         await until(lambda: len(passes.started) == 2, within=1.0)
         queue.wake("a")  # a wake-up brings the next pass forward
         await until(lambda: len(passes.started) == 3, within=0.15)
-    finally:
-        await queue.close()
 
 
 async def test_a_forgotten_object_gets_no_further_pass() -> None:
     passes = Passes()
     passes.delay["a"] = 0.05
-    queue = WorkQueue(passes, slots=2)
-    queue.start()
-    try:
+    async with started(passes, 2) as queue:
         queue.wake("a")
         await until(lambda: len(passes.started) == 1)
         queue.forget("a")
         await asyncio.sleep(0.2)
         assert passes.started == ["a"]
         assert queue.waiting() == 0
-    finally:
-        await queue.close()
 
 
 async def test_held_waits_for_the_running_pass_and_defers_new_ones_until_released() -> None:
     passes = Passes()
     passes.release["a"] = asyncio.Event()
-    queue = WorkQueue(passes, slots=2)
-    queue.start()
-    try:
+    async with started(passes, 2) as queue:
         queue.wake("a")
         await until(lambda: passes.started == ["a"])
         entered = asyncio.Event()
@@ -146,8 +140,6 @@ async def test_held_waits_for_the_running_pass_and_defers_new_ones_until_release
         leave.set()
         await task
         await until(lambda: passes.started == ["a", "a"])  # the deferred wake-up runs now
-    finally:
-        await queue.close()
 
 
 async def test_a_pass_that_raises_does_not_stop_the_queue() -> None:
@@ -159,23 +151,17 @@ async def test_a_pass_that_raises_does_not_stop_the_queue() -> None:
             raise RuntimeError("boom")
         return None
 
-    queue = WorkQueue(run, slots=1)
-    queue.start()
-    try:
+    async with started(run, 1) as queue:
         queue.wake("bad")
         queue.wake("good")
         await until(lambda: "good" in calls)
         assert queue.waiting() == 0  # "bad" is due again later, not now
-    finally:
-        await queue.close()
 
 
 async def test_waiting_counts_the_backlog_of_due_passes() -> None:
     passes = Passes()
     passes.release["a"] = asyncio.Event()
-    queue = WorkQueue(passes, slots=1)
-    queue.start()
-    try:
+    async with started(passes, 1) as queue:
         for uid in ("a", "b", "c"):
             queue.wake(uid)
         await until(lambda: passes.started == ["a"])
@@ -183,5 +169,3 @@ async def test_waiting_counts_the_backlog_of_due_passes() -> None:
         passes.release["a"].set()
         await until(lambda: queue.waiting() == 0 and queue.running() == 0)
         assert sorted(passes.started) == ["a", "b", "c"]
-    finally:
-        await queue.close()

@@ -64,17 +64,19 @@ def _wake_key(meta: Mapping[str, Any], extra: tuple[str, ...] = ()) -> tuple[obj
 
 
 class _Job:
-    """What the work queue runs for one object: its passes, each bounded by the deadline,
-    and the count of failed passes in a row (for the back-off)."""
+    """What the work queue runs for one object: its passes, each bounded by the deadline; the
+    count of failed passes in a row (for the back-off); the wake key last seen (``_wake_key``)."""
 
-    __slots__ = ("failed", "ref", "reg")
+    __slots__ = ("failed", "ref", "reg", "seen")
 
     def __init__(self, reg: _Registration, ref: kube_api.ObjectRef) -> None:
         self.reg, self.ref, self.failed = reg, ref, 0
+        self.seen: tuple[object, ...] | None = None
 
     async def run(self, runtime: rt.Runtime) -> float | None:
         ref, failed = self.ref, self.failed
         deadline = runtime.deps.config.pass_deadline
+        retry = (failures.backoff(failed), failed + 1)
         try:
             result = await asyncio.wait_for(
                 self.reg.one_pass(runtime, ref, failed), timeout=deadline
@@ -88,7 +90,7 @@ class _Job:
                 ref.name,
                 deadline,
             )
-            result = (failures.backoff(failed), failed + 1)
+            result = retry
         except kube_api.KubeUnavailable as exc:  # an expected wait: no traceback
             _log.warning(
                 "[%s/%s] the Kubernetes API did not answer, retrying: %s",
@@ -96,10 +98,10 @@ class _Job:
                 ref.name,
                 exc,
             )
-            result = (failures.backoff(failed), failed + 1)
+            result = retry
         except Exception:  # the queue must survive anything
             _log.exception("[%s/%s] reconcile pass failed; retrying", ref.namespace, ref.name)
-            result = (failures.backoff(failed), failed + 1)
+            result = retry
         if result is None:
             return None
         delay, self.failed = result
@@ -174,9 +176,6 @@ class _Registration:
         _post(raw, outcome)
         return outcome.requeue_after, failed + 1 if outcome.failed else 0
 
-    def job(self, ref: kube_api.ObjectRef) -> _Job:
-        return _Job(self, ref)
-
     async def on_event(
         self,
         event: Mapping[str, Any],
@@ -198,11 +197,14 @@ class _Registration:
         if gone:
             runtime.forget(uid)
         else:
+            job = runtime.jobs.get(uid)
+            if not isinstance(job, _Job):
+                job = runtime.jobs[uid] = _Job(
+                    self, kube_api.ObjectRef(self.plural, namespace or "", name)
+                )
             key = _wake_key(meta, self.kind.info.wake_annotations)
-            if uid not in runtime.jobs:
-                runtime.jobs[uid] = self.job(kube_api.ObjectRef(self.plural, namespace or "", name))
-            if runtime.seen.get(uid) != key:
-                runtime.seen[uid] = key
+            if job.seen != key:
+                job.seen = key
                 runtime.queue.wake(uid)
         target = (self.plural, namespace or "", name)
         dep_key = (None if gone else status.get(self.kind.info.id_label), gone)

@@ -29,7 +29,7 @@ Pass = Callable[[str], Awaitable[float | None]]
 
 
 class WorkQueue:
-    """Due passes by uid, run by at most ``slots`` workers (see the module docstring)."""
+    """Due passes by uid, at most ``slots`` running at once (see the module docstring)."""
 
     def __init__(self, run: Pass, *, slots: int, clock: Callable[[], float] = time.monotonic):
         self._run, self._slots, self._clock = run, slots, clock

@@ -17,7 +17,7 @@ from astra_operator.kube import api as kube_api
 from astra_operator.reconcilers import engine, ownership
 
 PASS_SLOTS = 32
-"""Passes that run at once, operator-wide (the work queue's workers); the others wait their
+"""Passes that run at once, operator-wide (the work queue's slots); the others wait their
 turn. With a thousand objects starting together, unbounded passes held their requests and
 replies all at once: the memory peak (which the heap keeps) grew with the number of objects,
 not with the work in flight."""
@@ -40,7 +40,6 @@ class Runtime:
     api_client: k8s.ApiClient
     jobs: dict[str, Job] = dataclasses.field(default_factory=dict)
     """By uid: every object the operator has seen and not seen deleted."""
-    seen: dict[str, tuple[object, ...]] = dataclasses.field(default_factory=dict)
     dep_seen: dict[tuple[str, str, str], object] = dataclasses.field(default_factory=dict)
     """The recorded ID of each object others may wait for, as last seen."""
     indexes: dict[str, Mapping[str, Iterable[ownership.Claimant]]] = dataclasses.field(
@@ -87,7 +86,6 @@ class Runtime:
 
     def forget(self, uid: str) -> None:
         self.jobs.pop(uid, None)
-        self.seen.pop(uid, None)
         self.queue.forget(uid)
 
     async def close(self) -> None:

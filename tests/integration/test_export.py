@@ -15,7 +15,7 @@ import pytest
 import yaml
 from kubernetes import client as k8s
 
-from tests.conftest import Cluster, Kubectl
+from tests.conftest import Cluster, Kubectl, ServiceAccountKubeconfig
 from tests.integration.conftest import Databases, Operator, Roles, Sim, put_secret, wait_for
 
 pytestmark = pytest.mark.integration
@@ -179,6 +179,7 @@ def test_exported_manifests_are_adopted_with_no_write_to_astra(
 
 def test_token_from_a_secret_and_observe_manifests_the_api_server_accepts(
     cluster: Cluster,
+    service_account_kubeconfig: ServiceAccountKubeconfig,
     kube_api: k8s.ApiClient,
     crds_installed: list[str],
     kubectl: Kubectl,
@@ -218,3 +219,15 @@ def test_token_from_a_secret_and_observe_manifests_the_api_server_accepts(
     assert missing.stdout == ""
     assert missing.stderr.count("\n") == 1
     assert f"Secret {namespace}/absent does not exist" in missing.stderr
+
+    # A person whose kubeconfig may not read Secrets is told so, not sent to the chart's RBAC.
+    nobody = {"KUBECONFIG": str(service_account_kubeconfig(namespace, "no-secrets"))}
+    refused = _export(sim, "--token-secret", ref, **nobody)
+    assert refused.returncode == 1
+    assert refused.stderr.count("\n") == 1
+    assert f"Your kubeconfig's user is not allowed to read Secret {ref.split(':')[0]}" in (
+        refused.stderr
+    )
+    assert f"kubectl auth can-i get secrets -n {namespace}" in refused.stderr
+    assert "Helm chart" not in refused.stderr
+    assert sim.admin_token not in refused.stdout + refused.stderr

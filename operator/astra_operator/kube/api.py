@@ -108,8 +108,11 @@ class Kube:
         connect_timeout: float = 5.0,
         read_timeout: float = 15.0,
         workers: int = WORKERS,
+        who: str = "The operator",
+        rbac_hint: str = "check the RBAC the Helm chart installs",
     ) -> None:
         self._api = api
+        self._who, self._rbac_hint = who, rbac_hint
         self._custom = k8s.CustomObjectsApi(api)
         self._core = k8s.CoreV1Api(api)
         self._timeout = (connect_timeout, read_timeout)
@@ -160,8 +163,8 @@ class Kube:
                 ) from None
             if exc.status == 403:
                 raise SecretUnavailable(
-                    f"The operator is not allowed to read Secret {namespace}/{name} (403): "
-                    "check the RBAC the Helm chart installs."
+                    f"{self._who} is not allowed to read Secret {namespace}/{name} (403): "
+                    f"{self._rbac_hint}."
                 ) from None
             raise
         value = (secret.data or {}).get(key)

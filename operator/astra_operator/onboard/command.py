@@ -192,7 +192,13 @@ async def _read_secret(ref: SecretRef, key: str, where: str) -> str:
             f"cannot read the token from {where}: no usable kubeconfig ($KUBECONFIG or"
             f" ~/.kube/config) and not running in a cluster ({exc})"
         ) from None
-    kube = kube_api.Kube(api_client, workers=1)
+    kube = kube_api.Kube(
+        api_client,
+        workers=1,
+        who="Your kubeconfig's user",
+        rbac_hint="it needs get on Secrets in that namespace (kubectl auth can-i get secrets"
+        f" -n {ref.namespace})",
+    )
     try:
         return await kube.read_secret_value(ref.namespace, ref.name, key)
     except kube_api.SecretUnavailable as exc:

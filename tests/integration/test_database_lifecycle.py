@@ -190,6 +190,35 @@ def test_delete_policy_terminates_and_retries_while_astra_is_busy(
     assert sim.count("POST /v2/databases/{databaseId}/terminate") >= 1
 
 
+def test_a_pass_or_deletion_that_outlives_the_deadline_is_abandoned_and_retried(
+    make_operator: Callable[..., Operator],
+    databases: Databases,
+    sim: Sim,
+) -> None:
+    # Astra holds one answer back for 20 s (within the client's own timeout): the pass waiting
+    # for it is abandoned at ASTRA_PASS_DEADLINE and retried, for a deletion too.
+    op = make_operator(ASTRA_PASS_DEADLINE="2", ASTRA_POLL_INTERVAL="3600")
+    databases.apply("slowpoke", {**SERVERLESS, "deletionPolicy": "Delete"})
+    databases.wait_condition("slowpoke", "Ready", "True")
+    [made] = sim.databases("slowpoke")
+    held = {"kind": "latency", "seconds": 20, "method": "GET", "path": f"{made['id']}$"}
+    sim.admin("POST", "/_sim/faults", held)
+    sim.admin("POST", f"/_sim/databases/{made['id']}/external", {"action": "hibernate"})
+    requested = {"astra.operator.dev/reconcile-requested-at": "2026-12-02T12:00:00Z"}
+    databases.patch("slowpoke", {"metadata": {"annotations": requested}})
+    databases.wait_condition("slowpoke", "Ready", "False", timeout=15)  # the retry saw it
+    assert f"[{op.namespace}/slowpoke] reconcile pass exceeded 2 s" in op.log.read_text()
+
+    terminate = "POST /v2/databases/{databaseId}/terminate"
+    held = {"kind": "latency", "seconds": 20, "method": "POST", "path": "/terminate$"}
+    sim.admin("POST", "/_sim/faults", held)
+    databases.delete("slowpoke")
+    wait_for("the object to go", lambda: databases.get("slowpoke") is None, timeout=15)
+    assert f"[{op.namespace}/slowpoke] deletion pass exceeded 2 s" in op.log.read_text()
+    assert sim.count(terminate) >= 2, "the held terminate was not retried"
+    assert sim.databases("slowpoke")[0]["status"] in ("TERMINATING", "TERMINATED")
+
+
 def test_retain_releases_without_any_api_call(
     make_operator: Callable[..., Operator],
     databases: Databases,

@@ -10,7 +10,7 @@
   the kind's own ``KindInfo.wake_annotations``) or the deletion state changes, and wakes the
   objects that wait for this one (a role for its database) when its recorded ID changes;
 - a delete handler behind our finalizer that runs the engine's deletion pass, never while a
-  pass of the same object runs.
+  pass of the same object runs, bounded by the same deadline.
 
 No kopf daemon per object: a task, a daemon and kopf's kept copy of the body per object were
 the largest part of the memory that grew with the number of objects (benchmarks/README.md).
@@ -176,6 +176,16 @@ class _Registration:
         _post(raw, outcome)
         return outcome.requeue_after, failed + 1 if outcome.failed else 0
 
+    async def deletion_pass(
+        self, runtime: rt.Runtime, ref: kube_api.ObjectRef, retry: int
+    ) -> engine.Outcome[Any]:
+        """The object read fresh, then the engine's deletion pass (its deletion policy)."""
+        try:
+            obj = self.parse(await runtime.kube.get(ref))
+        except pydantic.ValidationError as exc:
+            raise kopf.TemporaryError(f"cannot read the spec: {exc}", delay=60) from None
+        return await engine.finalize(self.kind, obj, runtime.deps, failures=retry)
+
     async def on_event(
         self,
         event: Mapping[str, Any],
@@ -229,14 +239,25 @@ class _Registration:
         runtime = _runtime(memo)
         runtime.indexes[self.plural] = kwargs[self.index_id]
         ref = kube_api.ObjectRef(self.plural, namespace or "", name)
+        deadline = runtime.deps.config.pass_deadline
         async with runtime.queue.held(uid):  # never beside a pass of the same object
             try:
-                obj = self.parse(await runtime.kube.get(ref))
+                outcome = await asyncio.wait_for(
+                    self.deletion_pass(runtime, ref, retry), timeout=deadline
+                )
             except kube_api.ObjectGone:
                 return
-            except pydantic.ValidationError as exc:
-                raise kopf.TemporaryError(f"cannot read the spec: {exc}", delay=60) from None
-            outcome = await engine.finalize(self.kind, obj, runtime.deps, failures=retry)
+            except TimeoutError:
+                _log.warning(
+                    "[%s/%s] deletion pass exceeded %.0f s; abandoned, retrying",
+                    ref.namespace,
+                    ref.name,
+                    deadline,
+                )
+                raise kopf.TemporaryError(
+                    f"the deletion pass exceeded {deadline:.0f} s (ASTRA_PASS_DEADLINE)",
+                    delay=failures.backoff(retry),
+                ) from None
         _post(body, outcome)
         if outcome.done:
             runtime.forget(uid)

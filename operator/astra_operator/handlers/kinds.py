@@ -4,7 +4,8 @@
   runs, so ownership is known across namespaces from the first pass, also after a restart);
 - the engine's passes, run by the operator's one work queue (``handlers/queue.py``; the single
   writer for each object, so two passes can never both create): each pass reads the object
-  fresh, is bounded by a deadline, and is queued again after the delay the engine asks for;
+  no older than its newest version seen (the watch's events and our own writes: ``kube.api``),
+  is bounded by a deadline, and is queued again after the delay the engine asks for;
 - an event handler that queues a pass for each object it sees first (every object listed at
   start-up) and whenever the spec, the pause or reconcile-requested-at annotation (or one of
   the kind's own ``KindInfo.wake_annotations``) or the deletion state changes, and wakes the
@@ -181,7 +182,7 @@ class _Registration:
     ) -> engine.Outcome[Any]:
         """The object read fresh, then the engine's deletion pass (its deletion policy)."""
         try:
-            obj = self.parse(await runtime.kube.get(ref))
+            obj = self.parse(await runtime.kube.get(ref, fresh=True))
         except pydantic.ValidationError as exc:
             raise kopf.TemporaryError(f"cannot read the spec: {exc}", delay=60) from None
         return await engine.finalize(self.kind, obj, runtime.deps, failures=retry)
@@ -204,14 +205,15 @@ class _Registration:
         runtime.indexes[self.plural] = kwargs[self.index_id]
         runtime.queue.start()  # from a handler: its tasks inherit kopf's context for Events
         gone = event.get("type") == "DELETED"
+        ref = kube_api.ObjectRef(self.plural, namespace or "", name)
         if gone:
             runtime.forget(uid)
+            runtime.kube.forget(ref)
         else:
+            runtime.kube.saw(ref, kwargs["body"])  # each pass reads it as new as this, or newer
             job = runtime.jobs.get(uid)
             if not isinstance(job, _Job):
-                job = runtime.jobs[uid] = _Job(
-                    self, kube_api.ObjectRef(self.plural, namespace or "", name)
-                )
+                job = runtime.jobs[uid] = _Job(self, ref)
             key = _wake_key(meta, self.kind.info.wake_annotations)
             if job.seen != key:
                 job.seen = key

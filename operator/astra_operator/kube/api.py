@@ -1,5 +1,11 @@
 """Kubernetes calls the reconcilers need: read objects and Secrets, patch status, own Secrets.
 
+A custom object is read from the API server's watch cache, not from etcd, at a resourceVersion
+no older than the newest this process has seen of it (its own writes' answers and the watch's
+events, ``saw``): every pass sees every write that came before it, without a quorum read of
+etcd per pass (``get``). Without a known version, or when the cache cannot answer, the read is
+a fresh one.
+
 The ``kubernetes`` client is synchronous; every call runs on a worker thread of a pool owned
 by ``Kube`` (never the event loop's default executor), with a connect and a read timeout, so a
 connection that silently died costs one call one timeout instead of holding a thread forever
@@ -113,6 +119,8 @@ class Kube:
     ) -> None:
         self._api = api
         self._who, self._rbac_hint = who, rbac_hint
+        self._newest: dict[tuple[str, str, str], int] = {}
+        """The newest resourceVersion seen of each custom object (etcd's are integers)."""
         self._custom = k8s.CustomObjectsApi(api)
         self._core = k8s.CoreV1Api(api)
         self._timeout = (connect_timeout, read_timeout)
@@ -124,20 +132,85 @@ class Kube:
         """Stop the worker threads without waiting: a call in flight ends at its timeout."""
         self._executor.shutdown(wait=False, cancel_futures=True)
 
-    async def get(self, ref: ObjectRef) -> JsonObject:
-        """A fresh read of the custom object (sees every write that came before)."""
-        return await self._custom_call(
-            f"GET {_name(ref)}", ref, self._custom.get_namespaced_custom_object
+    async def get(self, ref: ObjectRef, *, fresh: bool = False) -> JsonObject:
+        """The custom object as of the newest version this process has seen of it, or newer
+        (from the API server's cache); ``fresh``: as etcd holds it now."""
+        newest = None if fresh else self._newest.get(_key(ref))
+        obj: JsonObject | None = None
+        if newest is not None:
+            cached = functools.partial(self._cached_get, str(newest))
+            try:
+                obj = await self._custom_call(f"GET {_name(ref)}", ref, cached)
+            except k8s.ApiException as exc:
+                if exc.status not in (410, 504):  # 504: the cache did not catch up in time
+                    raise
+                # A version the server does not reach (etcd restored from a backup?): forget it.
+                self._newest.pop(_key(ref), None)
+        if obj is None:
+            obj = await self._custom_call(
+                f"GET {_name(ref)}", ref, self._custom.get_namespaced_custom_object
+            )
+        self.saw(ref, obj)
+        return obj
+
+    def known_version(self, ref: ObjectRef) -> int | None:
+        """The newest resourceVersion seen of the object, if any (the next read's lower bound)."""
+        return self._newest.get(_key(ref))
+
+    def saw(self, ref: ObjectRef, obj: Mapping[str, Any]) -> None:
+        """Note the object's resourceVersion if newer than any seen (a watch event, an answer)."""
+        meta = obj.get("metadata")
+        version = meta.get("resourceVersion") if isinstance(meta, Mapping) else None
+        key = _key(ref)
+        if not isinstance(version, str) or not version.isdigit():
+            self._newest.pop(key, None)  # not etcd's integers: fresh reads, no comparing
+            return
+        self._newest[key] = max(self._newest.get(key, 0), int(version))
+
+    def forget(self, ref: ObjectRef) -> None:
+        """The object was deleted: drop what is known of it."""
+        self._newest.pop(_key(ref), None)
+
+    def _cached_get(
+        self,
+        version: str,
+        group: str,
+        api_version: str,
+        namespace: str,
+        plural: str,
+        name: str,
+        *,
+        _request_timeout: tuple[float, float],
+    ) -> object:
+        """GET with ``resourceVersion``: "not older than" it, served from the watch cache."""
+        request = self._api.param_serialize(
+            method="GET",
+            resource_path="/apis/{group}/{version}/namespaces/{namespace}/{plural}/{name}",
+            path_params={
+                "group": group,
+                "version": api_version,
+                "namespace": namespace,
+                "plural": plural,
+                "name": name,
+            },
+            query_params=[("resourceVersion", version)],
+            header_params={"Accept": "application/json"},
+            auth_settings=["BearerToken"],
         )
+        response = self._api.call_api(*request, _request_timeout=_request_timeout)
+        response.read()  # type: ignore[no-untyped-call]
+        return self._api.response_deserialize(response, {"200": "object"}).data
 
     async def patch_status(self, ref: ObjectRef, status: Mapping[str, object]) -> JsonObject:
         """Merge-patch the status subresource; ``None`` values delete fields."""
-        return await self._custom_call(
+        obj = await self._custom_call(
             f"PATCH the status of {_name(ref)}",
             ref,
             self._custom.patch_namespaced_custom_object_status,
             {"status": dict(status)},
         )
+        self.saw(ref, obj)
+        return obj
 
     async def _custom_call(self, what: str, ref: ObjectRef, call: Any, *body: object) -> JsonObject:
         """Run one custom-object call on a worker; a 404 becomes ``ObjectGone``."""
@@ -412,6 +485,10 @@ def _content(secret: k8s.V1Secret) -> SecretContent:
         labels=dict((meta.labels if meta else None) or {}),
         owner_uids=frozenset(ref.uid for ref in ((meta.owner_references if meta else None) or [])),
     )
+
+
+def _key(ref: ObjectRef) -> tuple[str, str, str]:
+    return (ref.plural, ref.namespace, ref.name)
 
 
 def _name(ref: ObjectRef) -> str:

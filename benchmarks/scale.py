@@ -110,7 +110,9 @@ def kubectl(kubeconfig: Path, *args: str) -> str:
 
 
 def request_counts(kubeconfig: Path) -> Counter[rep.Key]:
-    """``apiserver_request_total`` of the resources we count, summed over codes etc."""
+    """``apiserver_request_total`` of the resources we count, summed over codes etc.; and the
+    API server's reads from etcd of them (``etcd_request_duration_seconds_count``, operation
+    get), under the verb ``rep.ETCD_GET``."""
     counts: Counter[rep.Key] = Counter()
     for line in kubectl(kubeconfig, "get", "--raw", "/metrics").splitlines():
         if line.startswith("apiserver_request_total{"):
@@ -118,6 +120,10 @@ def request_counts(kubeconfig: Path) -> Counter[rep.Key]:
             if labels.get("resource") in RESOURCES:
                 key = (labels["resource"], labels.get("subresource", ""), labels["verb"])
                 counts[key] += int(float(line.rsplit(" ", 1)[1]))
+        elif line.startswith("etcd_request_duration_seconds_count{"):
+            labels = dict(re.findall(r'(\w+)="([^"]*)"', line))
+            if labels.get("operation") == "get" and labels.get("resource") in RESOURCES:
+                counts[(labels["resource"], "", rep.ETCD_GET)] += int(float(line.rsplit(" ", 1)[1]))
     return counts
 
 

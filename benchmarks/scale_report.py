@@ -27,6 +27,8 @@ RSS_MIB = 150.0
 RATIO_BAR = 50.0
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE", "APPLY"})
 READS = frozenset({"GET"})
+ETCD_GET = "etcd get"
+"""The verb under which ``Key`` counts the API server's own reads from etcd of a resource."""
 Key = tuple[str, str, str]  # apiserver_request_total (resource, subresource, verb)
 
 
@@ -364,6 +366,7 @@ def steady_lines(s: Steady) -> list[str]:
     measured = s.requests_per_hour()
     ratio = ANCHOR / measured if measured else math.inf
     reads = sum(kube_count(s.kube, k.plural, verbs=READS) for k in KINDS)
+    etcd = sum(kube_count(s.kube, k.plural, verbs=frozenset({ETCD_GET})) for k in KINDS)
     rows: list[list[object]] = [
         ["steady state", "measured", f"per object per hour at {DEFAULT_INTERVAL:.0f} s"],
         [
@@ -383,6 +386,7 @@ def steady_lines(s: Steady) -> list[str]:
             per_hour(sum(s.versions.values()), s.scale, s.objects),
         ],
         ["kube GETs of the kinds (reads)", reads, per_hour(reads, s.scale, s.objects)],
+        ["  reads of the kinds sent to etcd", etcd, per_hour(etcd, s.scale, s.objects)],
     ]
     lines = table(rows)
     lines += [f"  {n:7d}  {k}" for k, n in s.requests.most_common()]

@@ -304,7 +304,10 @@ def test_dev_timeout_with_exit_when_ready_says_how_to_wait_longer(
     out = result.stdout
     assert result.returncode == 1, out + result.stderr
     assert "not every example settled within 2 s" in out
-    assert re.search(r"adb/reporting-classic: Ready=False \w+", out), out
+    # each example named with why it has not settled (2 s may end before the operator's first
+    # pass, or after it: both are honest answers)
+    unsettled = r"adb/reporting-classic: (Ready=False \w+|its latest spec is not reconciled yet)"
+    assert re.search(unsettled, out), out
     assert "rerun with --timeout" in out
     assert "without --exit-when-ready" in out
     assert "--keep" in out

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
-from typing import Any, cast
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar, cast
 
 import kopf
 import pydantic
@@ -37,6 +37,7 @@ from astra_operator.resources import common
 _log = logging.getLogger(__name__)
 
 Parse = Callable[[object], engine.Managed[Any, Any]]
+T = TypeVar("T")
 FINALIZER_WAIT = 0.2
 """Seconds between looks for our finalizer on a new object (kopf adds it at once)."""
 
@@ -64,6 +65,24 @@ def _wake_key(meta: Mapping[str, Any], extra: tuple[str, ...] = ()) -> tuple[obj
     )
 
 
+async def _bounded(
+    runtime: rt.Runtime, ref: kube_api.ObjectRef, what: str, work: Awaitable[T]
+) -> T:
+    """``work`` within ASTRA_PASS_DEADLINE; past it, abandoned with a warning (TimeoutError)."""
+    deadline = runtime.deps.config.pass_deadline
+    try:
+        return await asyncio.wait_for(work, timeout=deadline)
+    except TimeoutError:
+        _log.warning(
+            "[%s/%s] %s pass exceeded %.0f s; abandoned, retrying",
+            ref.namespace,
+            ref.name,
+            what,
+            deadline,
+        )
+        raise
+
+
 class _Job:
     """What the work queue runs for one object: its passes, each bounded by the deadline; the
     count of failed passes in a row (for the back-off); the wake key last seen (``_wake_key``)."""
@@ -76,21 +95,14 @@ class _Job:
 
     async def run(self, runtime: rt.Runtime) -> float | None:
         ref, failed = self.ref, self.failed
-        deadline = runtime.deps.config.pass_deadline
         retry = (failures.backoff(failed), failed + 1)
         try:
-            result = await asyncio.wait_for(
-                self.reg.one_pass(runtime, ref, failed), timeout=deadline
+            result = await _bounded(
+                runtime, ref, "reconcile", self.reg.one_pass(runtime, ref, failed)
             )
         except kube_api.ObjectGone:
             return None
         except TimeoutError:
-            _log.warning(
-                "[%s/%s] reconcile pass exceeded %.0f s; abandoned, retrying",
-                ref.namespace,
-                ref.name,
-                deadline,
-            )
             result = retry
         except kube_api.KubeUnavailable as exc:  # an expected wait: no traceback
             _log.warning(
@@ -241,23 +253,17 @@ class _Registration:
         runtime = _runtime(memo)
         runtime.indexes[self.plural] = kwargs[self.index_id]
         ref = kube_api.ObjectRef(self.plural, namespace or "", name)
-        deadline = runtime.deps.config.pass_deadline
         async with runtime.queue.held(uid):  # never beside a pass of the same object
             try:
-                outcome = await asyncio.wait_for(
-                    self.deletion_pass(runtime, ref, retry), timeout=deadline
+                outcome = await _bounded(
+                    runtime, ref, "deletion", self.deletion_pass(runtime, ref, retry)
                 )
             except kube_api.ObjectGone:
                 return
             except TimeoutError:
-                _log.warning(
-                    "[%s/%s] deletion pass exceeded %.0f s; abandoned, retrying",
-                    ref.namespace,
-                    ref.name,
-                    deadline,
-                )
                 raise kopf.TemporaryError(
-                    f"the deletion pass exceeded {deadline:.0f} s (ASTRA_PASS_DEADLINE)",
+                    f"the deletion pass exceeded {runtime.deps.config.pass_deadline:.0f} s"
+                    " (ASTRA_PASS_DEADLINE)",
                     delay=failures.backoff(retry),
                 ) from None
         _post(body, outcome)
